@@ -1,0 +1,1 @@
+"""paramlab console: runner, records, CLI, rendering, replay and the Textual app."""

@@ -1,0 +1,323 @@
+"""The CLI's commands (imported only after argument parsing)."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from paramlab.scenarios import registry
+from paramlab.scenarios.base import ParamError, Scenario
+
+from .cli import EXIT_BAD_INPUT, EXIT_CHECK_FAILED, EXIT_OK, EXIT_RUN_FAILED, UsageError
+
+
+def load_scenario(scenario_id: str) -> Scenario:
+    try:
+        return registry.load(scenario_id)
+    except registry.UnknownScenario as exc:
+        raise UsageError(str(exc)) from None
+
+
+def parse_sets(items: list[str]) -> dict[str, str]:
+    out = {}
+    for item in items:
+        name, eq, value = item.partition("=")
+        if not eq or not name.strip():
+            raise UsageError(f"--set {item!r}: expected NAME=VALUE")
+        out[name.strip()] = value
+    return out
+
+
+def make_params(scenario: Scenario, preset: str, sets: list[str]):
+    try:
+        return scenario.make_params(preset, parse_sets(sets))
+    except ParamError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def parse_seeds(text: str) -> list[int]:
+    seeds: list[int] = []
+    try:
+        for part in text.split(","):
+            part = part.strip()
+            if "-" in part[1:]:
+                lo, _, hi = part.partition("-")
+                if int(hi) < int(lo):
+                    raise ValueError
+                seeds += range(int(lo), int(hi) + 1)
+            elif part:
+                seeds.append(int(part))
+    except ValueError:
+        raise UsageError(f"--seeds {text!r}: expected e.g. 0,1,2 or 0-4") from None
+    if not seeds:
+        raise UsageError(f"--seeds {text!r}: no seeds given")
+    return seeds
+
+
+# ------------------------------------------------------------------------ list / show
+
+
+def cmd_list(args) -> int:
+    metas = registry.all_meta()
+    if args.json:
+        print(json.dumps([{"id": m.id, "theme": m.theme, "title": m.title,
+                           "paper": m.paper.title, "authors": m.paper.authors,
+                           "year": m.paper.year, "arxiv": m.paper.arxiv, "claim": m.claim,
+                           "status": m.status} for m in metas], indent=2))
+        return EXIT_OK
+    idw = max(len(m.id) for m in metas)
+    thw = max(len(m.theme) for m in metas)
+    print(f"{'id'.ljust(idw)}  {'theme'.ljust(thw)}  {'paper'.ljust(24)}  claim")
+    for m in metas:
+        paper = f"{m.paper.short}"[:24]
+        claim = m.claim if len(m.claim) <= 70 else m.claim[:67] + "..."
+        print(f"{m.id.ljust(idw)}  {m.theme.ljust(thw)}  {paper.ljust(24)}  {claim}")
+    return EXIT_OK
+
+
+def cmd_show(args) -> int:
+    sc = load_scenario(args.id)
+    m = sc.meta
+    assert m is not None
+    print(f"{m.id}: {m.title}")
+    arxiv = f", arXiv {m.paper.arxiv}" if m.paper.arxiv else ""
+    print(f"paper:   {m.paper.title}")
+    print(f"         {m.paper.authors} ({m.paper.year}{arxiv})")
+    print(f"theme:   {m.theme}    status at toy scale: {m.status or '-'}")
+    print(f"claim:   {m.claim}")
+    print(f"paper reports: {m.paper_reports}")
+    print("\nparams:")
+    specs = sc.params.specs()
+    nw = max(len(s.name) for s in specs)
+    for s in specs:
+        default = f"{s.default:.4g}" if isinstance(s.default, float) else str(s.default)
+        print(f"  {s.name.ljust(nw)}  {s.kind.__name__:<5} default {default:<10} "
+              f"{s.allowed():<34} {s.help}")
+    print("\npresets:")
+    for name in sc.preset_names():
+        values = sc.presets.get(name, {})
+        text = ", ".join(f"{k}={v}" for k, v in values.items()) or "(the defaults above)"
+        print(f"  {name:<10} {text}")
+    print("\npanels:")
+    for p in sc.panels:
+        axes = ", ".join(a for a, on in (("log x", p.logx), ("log y", p.logy)) if on)
+        what = f"bars of table {p.table!r}" if p.kind == "bars" else ", ".join(p.series)
+        print(f"  {p.title}  [x: {p.x}{'; ' + axes if axes else ''}]  {what}")
+    if sc.notes:
+        print("\nnotes:")
+        for line in sc.notes.strip().splitlines():
+            print(f"  {line}")
+    return EXIT_OK
+
+
+# ------------------------------------------------------------------------ run
+
+
+def _run_and_watch(runner, sc: Scenario, params, args, *, seed: int, live: bool = False,
+                   quiet: bool = False):
+    from .headless import ProgressLine, render_panels
+
+    try:
+        handle = runner.start(sc, params, preset=args.preset, seed=seed, device=args.device)
+    except ValueError as exc:  # e.g. cuda asked for but absent
+        raise UsageError(str(exc)) from None
+    progress = None if quiet else ProgressLine()
+    last_draw = 0.0
+    try:
+        while not handle.wait(0.1):
+            if progress:
+                progress.update(handle)
+            if live and time.monotonic() - last_draw > 0.5:
+                last_draw = time.monotonic()
+                sys.stdout.write("\x1b[H\x1b[2J" + render_panels(sc, handle.history,
+                                                                 width=args.width) + "\n")
+                sys.stdout.flush()
+    except KeyboardInterrupt:
+        handle.cancel()
+        handle.wait()
+        if progress:
+            progress.update(handle, final=True)
+        if handle.path:
+            print(f"cancelled; record: {handle.path}", file=sys.stderr)
+        raise
+    if progress:
+        progress.update(handle, final=True)
+    return handle
+
+
+def _exit_for(handle) -> int:
+    if handle.status in ("failed", "diverged"):
+        return EXIT_RUN_FAILED
+    if handle.verdict is None or not handle.verdict.passed:
+        return EXIT_CHECK_FAILED
+    return EXIT_OK
+
+
+def cmd_run(args) -> int:
+    from .headless import format_verdict, render_panels
+    from .runner import Runner
+
+    sc = load_scenario(args.id)
+    params = make_params(sc, args.preset, args.sets)
+    runner = Runner(args.runs_dir, record=not args.no_record)
+    handle = _run_and_watch(runner, sc, params, args, seed=args.seed, live=args.live)
+    if args.live:
+        sys.stdout.write("\x1b[H\x1b[2J")
+    print(render_panels(sc, handle.history, width=args.width))
+    for note in handle.history.notes:
+        print(f"note: {note}")
+    print()
+    print(format_verdict(handle.verdict, sc, handle.status, handle.reason))
+    if handle.error:
+        print(handle.error, file=sys.stderr)
+    if handle.path:
+        print(f"record: {handle.path}")
+    return _exit_for(handle)
+
+
+# ------------------------------------------------------------------------ replay / runs
+
+
+def load_replay(path: str):
+    """Read a record and rebuild (scenario, params, history, record). UsageError if bad."""
+    from paramlab.scenarios.history import History
+
+    from .records import RecordError, read_record
+
+    try:
+        rec = read_record(path)
+    except RecordError as exc:
+        raise UsageError(str(exc)) from None
+    sc = load_scenario(rec.scenario)
+    try:
+        params = sc.params.build(rec.header.get("params", {}))
+    except ParamError as exc:
+        first = str(exc).splitlines()[0]
+        raise UsageError(f"{path}: recorded params no longer valid: {first}") from None
+    return sc, params, History(rec.events), rec
+
+
+def cmd_replay(args) -> int:
+    from .headless import format_verdict, render_panels
+
+    sc, params, history, rec = load_replay(args.path)
+    h = rec.header
+    print(f"run {rec.run_id}  {rec.scenario}  seed {h.get('seed')}  preset "
+          f"{h.get('preset', '?')}  device {h.get('device')}  started {h.get('started')}  "
+          f"status {rec.status}")
+    if rec.skipped:
+        print(f"warning: skipped {rec.skipped} unreadable line(s); replaying the other "
+              f"{len(rec.events)} events", file=sys.stderr)
+    print(render_panels(sc, history, width=args.width))
+    for note in history.notes:
+        print(f"note: {note}")
+    print()
+    if rec.status not in ("done", "incomplete"):
+        print(format_verdict(None, sc, rec.status, (rec.footer or {}).get("reason", "")))
+        return EXIT_RUN_FAILED
+    verdict = sc.check(history, params)
+    print(format_verdict(verdict, sc))
+    recorded = rec.verdict
+    if rec.status == "incomplete":
+        print("note: the record has no footer (the run was interrupted); the verdict above "
+              "is computed on the events recorded so far")
+    elif recorded is None or recorded.to_dict() != verdict.to_dict():
+        print("warning: the re-computed verdict differs from the recorded one",
+              file=sys.stderr)
+        return EXIT_CHECK_FAILED
+    else:
+        print("re-checked: same verdict as recorded")
+    return EXIT_OK if verdict.passed else EXIT_CHECK_FAILED
+
+
+def record_rows(directory: Path) -> list[dict[str, Any]]:
+    from .records import RecordError, list_records, read_footer, read_record
+
+    rows = []
+    for path in list_records(directory):
+        try:
+            rec = read_record(path, header_only=True)
+            footer = read_footer(path)
+        except (RecordError, OSError):
+            rows.append({"id": path.stem, "scenario": "?", "status": "unreadable",
+                         "verdict": "", "started": "", "elapsed": None, "path": str(path)})
+            continue
+        verdict = (footer or {}).get("verdict")
+        rows.append({
+            "id": rec.run_id, "scenario": rec.scenario,
+            "status": footer["status"] if footer else "incomplete",
+            "verdict": ("" if not verdict else "PASS" if verdict["passed"] else "FAIL"),
+            "started": rec.header.get("started", ""),
+            "elapsed": footer.get("elapsed") if footer else None, "path": str(path)})
+    return rows
+
+
+def cmd_runs(args) -> int:
+    from .headless import fmt_seconds
+    from .records import runs_dir
+
+    directory = runs_dir(args.runs_dir)
+    rows = record_rows(directory)
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return EXIT_OK
+    if not rows:
+        print(f"no records in {directory}")
+        return EXIT_OK
+    idw = max(len(r["id"]) for r in rows)
+    scw = max(len(r["scenario"]) for r in rows)
+    print(f"{'id'.ljust(idw)}  {'scenario'.ljust(scw)}  {'status':<10} {'verdict':<7} "
+          f"{'started':<25} elapsed")
+    for r in rows:
+        el = fmt_seconds(r["elapsed"]) if r["elapsed"] is not None else "-"
+        print(f"{r['id'].ljust(idw)}  {r['scenario'].ljust(scw)}  {r['status']:<10} "
+              f"{r['verdict'] or '-':<7} {r['started']:<25} {el}")
+    print(f"({len(rows)} records in {directory})")
+    return EXIT_OK
+
+
+# ------------------------------------------------------------------------ check
+
+
+def cmd_check(args) -> int:
+    from .headless import fmt_seconds
+    from .runner import Runner
+
+    if args.all:
+        ids = [m.id for m in registry.all_meta()]
+    elif args.ids:
+        ids = args.ids
+    else:
+        raise UsageError("check: name scenario ids or pass --all")
+    seeds = parse_seeds(args.seeds)
+    plan = []
+    for sid in ids:  # validate everything before running anything
+        sc = load_scenario(sid)
+        plan.append((sc, make_params(sc, args.preset, args.sets)))
+    runner = Runner(args.runs_dir)
+    rows, worst = [], EXIT_OK
+    for sc, params in plan:
+        for seed in seeds:
+            h = _run_and_watch(runner, sc, params, args, seed=seed)
+            code = _exit_for(h)
+            worst = max(worst, code) if code != EXIT_OK else worst
+            verdict = ("PASS" if h.verdict.passed else "FAIL") if h.verdict else h.status
+            summary = h.verdict.summary if h.verdict else h.reason
+            rows.append((sc.meta.id, args.preset, seed, verdict,
+                         h.verdict.score if h.verdict else "-", fmt_seconds(h.elapsed),
+                         summary))
+    idw = max(len(r[0]) for r in rows)
+    print(f"\n{'scenario'.ljust(idw)}  preset   seed  verdict  criteria               "
+          f"time     summary")
+    for r in rows:
+        print(f"{r[0].ljust(idw)}  {r[1]:<8} {r[2]:>4}  {r[3]:<7}  {r[4]:<22} {r[5]:<8} "
+              f"{r[6]}")
+    n_pass = sum(r[3] == "PASS" for r in rows)
+    print(f"{n_pass} passed, {len(rows) - n_pass} failed")
+    return EXIT_CHECK_FAILED if worst == EXIT_RUN_FAILED else worst
+
+
+__all__ = ["EXIT_BAD_INPUT"]

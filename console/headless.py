@@ -1,0 +1,113 @@
+"""Headless rendering: progress lines, panels as text, verdict tables."""
+
+from __future__ import annotations
+
+import math
+import shutil
+import sys
+import time
+from typing import TextIO
+
+from paramlab.scenarios.base import Scenario, Verdict
+from paramlab.scenarios.history import History
+
+from .plotting import no_color, render_panel
+
+
+def terminal_width(default: int = 100) -> int:
+    return max(60, min(140, shutil.get_terminal_size((default, 30)).columns))
+
+
+def fmt_value(x: float | None) -> str:
+    if x is None:
+        return "-"
+    if isinstance(x, float) and not math.isfinite(x):
+        return str(x)
+    ax = abs(x)
+    if ax != 0 and (ax < 1e-3 or ax >= 1e5):
+        return f"{x:.3e}"
+    return f"{x:.4g}"
+
+
+def fmt_seconds(s: float) -> str:
+    return f"{s:.1f} s" if s < 120 else f"{int(s // 60)}m{int(s % 60):02d}s"
+
+
+def render_panels(scenario: Scenario, history: History, *, width: int | None = None,
+                  height: int = 18, color: bool | None = None) -> str:
+    width = width or terminal_width()
+    if color is None:
+        color = sys.stdout.isatty() and not no_color()
+    out = []
+    for panel in scenario.panels:
+        out.append(render_panel(panel, history, width=width, height=height, color=color))
+    for name, table in history.tables.items():
+        out.append(format_table(name, table.rows, table.columns, table.cells))
+    return "\n\n".join(out)
+
+
+def format_table(name: str, rows: list[str], columns: list[str],
+                 cells: list[list[float]]) -> str:
+    w0 = max([len(name), *(len(r) for r in rows)])
+    widths = [max(9, len(c)) for c in columns]
+    lines = [name.ljust(w0) + "  " + "  ".join(c.rjust(w) for c, w in zip(columns, widths))]
+    for r, row in zip(rows, cells):
+        lines.append(r.ljust(w0) + "  " + "  ".join(fmt_value(v).rjust(w)
+                                                     for v, w in zip(row, widths)))
+    return "\n".join(lines)
+
+
+def format_verdict(verdict: Verdict | None, scenario: Scenario | None = None,
+                   status: str = "done", reason: str = "") -> str:
+    lines = []
+    if verdict is None:
+        lines.append(f"verdict: none (run {status}{': ' + reason if reason else ''})")
+        return "\n".join(lines)
+    word = "PASS" if verdict.passed else "FAIL"
+    lines.append(f"verdict: {word}  ({verdict.score})  {verdict.summary}")
+    nw = max(len(c.name) for c in verdict.criteria)
+    for tier in ("paper", "mechanism"):
+        for c in (c for c in verdict.criteria if c.tier == tier):
+            mark = "pass" if c.passed else "FAIL"
+            lines.append(f"  {tier:<9} {mark}  {c.name.ljust(nw)}  "
+                         f"{fmt_value(c.measured):>11}  {c.threshold}")
+    if scenario is not None and scenario.meta is not None:
+        lines.append(f"paper reports: {scenario.meta.paper_reports}")
+    return "\n".join(lines)
+
+
+class ProgressLine:
+    """One line on stderr: step/total, elapsed, key metric. Redrawn in place on a TTY,
+    printed every ~10% of the run otherwise (logs stay short)."""
+
+    def __init__(self, stream: TextIO | None = None) -> None:
+        self.stream = stream or sys.stderr
+        stream = self.stream
+        self.tty = stream.isatty()
+        self._last_decile = -1
+        self._last_print = 0.0
+
+    def update(self, handle, final: bool = False) -> None:
+        step = handle.step
+        if step is None and not final:
+            return
+        total = handle.total
+        key = handle.scenario.key_metric
+        text = f"{handle.scenario_id} [{handle.status}] step "
+        text += "-" if step is None else f"{step:g}"
+        if total:
+            text += f"/{total}"
+        text += f"  {fmt_seconds(handle.elapsed)}"
+        if key:
+            text += f"  {key}={fmt_value(handle.history.last(key))}"
+        if self.tty:
+            self.stream.write("\r\x1b[2K" + text + ("\n" if final else ""))
+            self.stream.flush()
+            return
+        decile = int(10 * (step or 0) / total) if total else -1
+        now = time.monotonic()
+        if final or decile > self._last_decile or (not total and now - self._last_print > 10):
+            self._last_decile = decile
+            self._last_print = now
+            self.stream.write(text + "\n")
+            self.stream.flush()

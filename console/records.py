@@ -1,0 +1,200 @@
+"""Run records: one JSON-lines file per run.
+
+    line 1      {"kind": "header", "format": 1, "run_id", "scenario", "params", "seed",
+                 "device", "preset", "versions", "started"}
+    lines 2..   {"kind": "event", "t": seconds since start, **event}
+    last line   {"kind": "footer", "status", "verdict", "ended", "elapsed", "events", "error"}
+
+Written append-only and flushed in batches (every `flush_every` events or `flush_secs`
+seconds, and at the end), never one sync per event. The reader tolerates a truncated last
+line (a run killed mid-write) and corrupt lines: it skips them, counts them, and replays
+the rest. A record with no readable header is an error.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from paramlab.scenarios.base import Event, Verdict, event_from_dict
+
+FORMAT_VERSION = 1
+DEFAULT_RUNS_DIR = "runs"
+RUNS_ENV = "PARAMLAB_RUNS"
+
+
+class RecordError(Exception):
+    """A record that cannot be read (missing, not a paramlab record, no header)."""
+
+
+def runs_dir(override: str | os.PathLike | None = None) -> Path:
+    return Path(override or os.environ.get(RUNS_ENV) or DEFAULT_RUNS_DIR)
+
+
+def new_run_id() -> str:
+    """Generated, sortable by start time, never built from user text."""
+    return datetime.now(UTC).strftime("%Y%m%d-%H%M%S-") + secrets.token_hex(3)
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def package_versions(extra: tuple[str, ...] = ()) -> dict[str, str]:
+    """Versions from package metadata (no imports of the packages themselves)."""
+    import platform
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {"python": platform.python_version()}
+    for name in ("paramlab", "numpy", *extra):
+        try:
+            out[name] = version(name)
+        except PackageNotFoundError:
+            pass
+    return out
+
+
+class RecordWriter:
+    def __init__(self, path: Path, header: dict[str, Any], *, flush_every: int = 512,
+                 flush_secs: float = 1.0) -> None:
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # "x": never overwrite an existing record
+        self._file = open(path, "x", encoding="utf-8", buffering=1 << 16)
+        self._buffer: list[str] = []
+        self._flush_every = flush_every
+        self._flush_secs = flush_secs
+        self._last_flush = time.monotonic()
+        self.events = 0
+        self._write_line({"kind": "header", "format": FORMAT_VERSION, **header})
+        self.flush()
+
+    def _write_line(self, obj: dict[str, Any]) -> None:
+        self._buffer.append(json.dumps(obj, separators=(",", ":")))
+
+    def event(self, event: Event, t: float) -> None:
+        obj = {"kind": "event", "t": round(t, 4), **event.to_dict()}
+        line = orjson.dumps(obj)
+        if b"null" in line:  # orjson writes NaN/inf as null: keep them (as Python's json does)
+            self._buffer.append(json.dumps(obj, separators=(",", ":")))
+        else:
+            self._buffer.append(line.decode())
+        self.events += 1
+        if len(self._buffer) >= self._flush_every or (
+                time.monotonic() - self._last_flush) >= self._flush_secs:
+            self.flush()
+
+    def flush(self) -> None:
+        if self._buffer:
+            self._file.write("\n".join(self._buffer) + "\n")
+            self._buffer.clear()
+        self._file.flush()
+        self._last_flush = time.monotonic()
+
+    def close(self, footer: dict[str, Any]) -> None:
+        self._write_line({"kind": "footer", "events": self.events, **footer})
+        self.flush()
+        os.fsync(self._file.fileno())
+        self._file.close()
+
+
+@dataclass
+class Record:
+    path: Path
+    header: dict[str, Any]
+    events: list[Event] = field(default_factory=list)
+    times: list[float] = field(default_factory=list)
+    footer: dict[str, Any] | None = None
+    skipped: int = 0  # unreadable lines (corrupt or truncated)
+
+    @property
+    def run_id(self) -> str:
+        return self.header.get("run_id", "?")
+
+    @property
+    def scenario(self) -> str:
+        return self.header.get("scenario", "?")
+
+    @property
+    def status(self) -> str:
+        return self.footer["status"] if self.footer else "incomplete"
+
+    @property
+    def verdict(self) -> Verdict | None:
+        v = self.footer.get("verdict") if self.footer else None
+        return Verdict.from_dict(v) if v else None
+
+
+def read_record(path: str | os.PathLike, *, header_only: bool = False) -> Record:
+    path = Path(path)
+    try:
+        fh = open(path, encoding="utf-8", errors="replace")
+    except FileNotFoundError:
+        raise RecordError(f"{path}: no such record") from None
+    except IsADirectoryError:
+        raise RecordError(f"{path}: is a directory, not a record") from None
+    except OSError as exc:
+        raise RecordError(f"{path}: cannot read ({exc.strerror})") from None
+    with fh:
+        first = fh.readline()
+        try:
+            header = json.loads(first)
+            if not isinstance(header, dict) or header.get("kind") != "header":
+                raise ValueError
+        except ValueError:
+            raise RecordError(f"{path}: not a paramlab run record (no header line)") from None
+        if header.get("format", 0) > FORMAT_VERSION:
+            raise RecordError(f"{path}: record format {header.get('format')} is newer than "
+                              f"this paramlab reads ({FORMAT_VERSION}); upgrade paramlab")
+        rec = Record(path, header)
+        if header_only:
+            return rec
+        for line in fh:
+            if not line.strip():
+                continue
+            try:
+                try:
+                    obj = orjson.loads(line)
+                except orjson.JSONDecodeError:
+                    obj = json.loads(line)  # NaN / Infinity written by Python's json
+                kind = obj["kind"]
+                if kind == "event":
+                    rec.events.append(event_from_dict(obj))
+                    rec.times.append(float(obj.get("t", 0.0)))
+                elif kind == "footer":
+                    rec.footer = obj
+                else:
+                    raise ValueError(kind)
+            except (ValueError, KeyError, TypeError):
+                rec.skipped += 1
+    return rec
+
+
+def read_footer(path: Path) -> dict[str, Any] | None:
+    """The footer of a record without parsing its events (reads the file's tail)."""
+    with open(path, "rb") as fh:
+        fh.seek(0, os.SEEK_END)
+        size = fh.tell()
+        fh.seek(max(0, size - 65536))
+        tail = fh.read().decode("utf-8", errors="replace").splitlines()
+    for line in reversed(tail):
+        if '"kind":"footer"' in line:
+            try:
+                return json.loads(line)
+            except ValueError:
+                return None
+    return None
+
+
+def list_records(directory: Path) -> list[Path]:
+    if not directory.is_dir():
+        return []
+    return sorted(directory.glob("*.jsonl"))

@@ -1,0 +1,1 @@
+"""paramlab engines: numeric building blocks shared by scenarios (no UI, no files)."""

@@ -1,0 +1,103 @@
+"""A run's history: what `check` reads and what the plots draw.
+
+Metric values are stored column-wise (one compact float array per series), so a long run
+costs 16 bytes per point rather than a dict per event. The worker thread appends; other
+threads read snapshots under a lock. Standard library only (imported by light paths).
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from array import array
+from collections.abc import Iterable
+
+from .base import Event, Metric, Note, Table
+
+
+class History:
+    def __init__(self, events: Iterable[Event] = ()) -> None:
+        self._lock = threading.Lock()
+        self._steps: dict[str, array] = {}
+        self._values: dict[str, array] = {}
+        self.tables: dict[str, Table] = {}
+        self.notes: list[str] = []
+        self.version = 0  # bumps on every event; consumers redraw when it changed
+        self.last_step: float | None = None
+        for e in events:
+            self.add(e)
+
+    def add(self, event: Event) -> None:
+        with self._lock:
+            if isinstance(event, Metric):
+                step = float(event.step)
+                self.last_step = step
+                for name, value in event.values.items():
+                    xs = self._steps.get(name)
+                    if xs is None:
+                        xs = self._steps[name] = array("d")
+                        self._values[name] = array("d")
+                    xs.append(step)
+                    self._values[name].append(float(value))
+            elif isinstance(event, Table):
+                self.tables[event.name] = event
+            elif isinstance(event, Note):
+                self.notes.append(event.text)
+            self.version += 1
+
+    # ------------------------------------------------------------------ reading
+
+    def names(self) -> list[str]:
+        with self._lock:
+            return list(self._steps)
+
+    def series(self, name: str) -> tuple[list[float], list[float]]:
+        """(steps, values) of one series; empty lists when it never appeared."""
+        with self._lock:
+            xs = self._steps.get(name)
+            if xs is None:
+                return [], []
+            return xs.tolist(), self._values[name].tolist()
+
+    def __contains__(self, name: str) -> bool:
+        return name in self._steps
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._steps[next(iter(self._steps))]) if self._steps else 0
+
+    def last(self, name: str, default: float = math.nan) -> float:
+        with self._lock:
+            ys = self._values.get(name)
+            return ys[-1] if ys else default
+
+    def at(self, name: str, step: float, default: float = math.nan) -> float:
+        """The value of `name` at the last recorded step <= `step`."""
+        import bisect
+
+        with self._lock:
+            xs = self._steps.get(name)
+            if not xs:
+                return default
+            i = bisect.bisect_right(xs, step) - 1
+            return self._values[name][i] if i >= 0 else default
+
+    def first_step_where(self, name: str, predicate) -> float | None:
+        """The first step at which `predicate(value)` holds, or None."""
+        xs, ys = self.series(name)
+        for x, y in zip(xs, ys):
+            if predicate(y):
+                return x
+        return None
+
+    def paired(self, x_name: str, y_name: str) -> tuple[list[float], list[float]]:
+        """Values of `y_name` against values of `x_name` logged at the same steps."""
+        xs_s, xs_v = self.series(x_name)
+        ys_s, ys_v = self.series(y_name)
+        by_step = dict(zip(xs_s, xs_v))
+        out_x, out_y = [], []
+        for s, v in zip(ys_s, ys_v):
+            if s in by_step:
+                out_x.append(by_step[s])
+                out_y.append(v)
+        return out_x, out_y

@@ -1,0 +1,108 @@
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from paramlab.console.cli import main
+
+SID = "matrix-sensing-overparam"
+FAST = ["--set", "T=60", "--set", "m=200", "--set", "n=10"]
+
+
+def test_list_prints_ids_and_json(capsys):
+    assert main(["list"]) == 0
+    assert SID in capsys.readouterr().out
+    assert main(["list", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert any(d["id"] == SID and d["arxiv"] == "2310.01769" for d in data)
+
+
+def test_show_prints_params_with_ranges_and_presets(capsys):
+    assert main(["show", SID]) == 0
+    out = capsys.readouterr().out
+    assert "an integer in [10, 50]" in out and "quick" in out and "paper reports:" in out
+
+
+def test_unknown_id_exits_2_with_the_closest_ids(capsys):
+    assert main(["run", "matrix-sensing"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("paramlab: unknown scenario 'matrix-sensing'; did you mean")
+    assert SID in err and len(err.splitlines()) == 1
+
+
+def test_bad_set_exits_2_naming_param_value_and_allowed(capsys, runs):
+    assert main(["run", SID, "--set", "k=abc"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == "paramlab: k: expected an integer in [1, 50], got 'abc'"
+    assert not runs.exists()  # nothing ran, nothing recorded
+
+
+def test_set_without_equals_is_a_usage_error(capsys):
+    assert main(["run", SID, "--set", "k"]) == 2
+    assert "expected NAME=VALUE" in capsys.readouterr().err
+
+
+def test_failed_claim_check_exits_1_and_prints_fail(capsys, runs):
+    assert main(["run", SID, *FAST]) == 1
+    out = capsys.readouterr().out
+    assert "verdict: FAIL" in out and "record:" in out
+
+
+def test_replay_draws_the_same_panels_and_verdict_as_the_live_run(capsys, runs):
+    code = main(["run", SID, "--preset", "quick", "--width", "80"])
+    live = capsys.readouterr().out
+    assert code == 0 and "verdict: PASS" in live
+    path = live.strip().splitlines()[-1].removeprefix("record: ")
+    assert main(["replay", path, "--width", "80"]) == 0
+    replayed = capsys.readouterr().out
+    assert "re-checked: same verdict as recorded" in replayed
+    body = lambda text: text[text.index("||M_t"):text.index("paper reports:")]  # noqa: E731
+    assert body(replayed) == body(live)
+
+
+def test_replay_of_missing_or_corrupt_record_exits_2_with_one_line(capsys, tmp_path):
+    assert main(["replay", str(tmp_path / "none.jsonl")]) == 2
+    assert len(capsys.readouterr().err.strip().splitlines()) == 1
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text("not json at all\n")
+    assert main(["replay", str(bad)]) == 2
+    assert "not a paramlab run record" in capsys.readouterr().err
+
+
+def test_replay_of_a_truncated_record_warns_and_still_draws(capsys, runs):
+    main(["run", SID, *FAST])
+    path = capsys.readouterr().out.strip().splitlines()[-1].removeprefix("record: ")
+    with open(path) as fh:
+        lines = fh.read().splitlines()
+    with open(path, "w") as fh:
+        fh.write("\n".join(lines[:-2]) + "\n" + lines[-2][:10])
+    main(["replay", path])
+    captured = capsys.readouterr()
+    assert "skipped 1 unreadable line" in captured.err
+    assert "||M_t - M*||_F" in captured.out and "has no footer" in captured.out
+
+
+def test_runs_lists_records_with_status_and_verdict(capsys, runs):
+    main(["run", SID, *FAST])
+    capsys.readouterr()
+    assert main(["runs"]) == 0
+    out = capsys.readouterr().out
+    assert SID in out and "done" in out and "FAIL" in out and "(1 records" in out
+
+
+def test_check_exits_1_when_any_check_fails(capsys, runs):
+    assert main(["check", SID, "--seeds", "0", *FAST]) == 1
+    out = capsys.readouterr().out
+    assert "0 passed, 1 failed" in out
+
+
+def test_check_rejects_bad_seeds(capsys):
+    assert main(["check", SID, "--seeds", "a-b"]) == 2
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["run", "--help"]])
+def test_help_exits_0(argv):
+    with pytest.raises(SystemExit) as e:
+        main(argv)
+    assert e.value.code == 0
