@@ -62,6 +62,43 @@ def build_parser() -> argparse.ArgumentParser:
     run_options(s)
     s.set_defaults(preset="quick")
     s.add_argument("--seeds", default="0", help="e.g. 0,1,2 or 0-4 (default 0)")
+
+    s = sub.add_parser("sweep", help="run a scenario over a grid or random set of params x "
+                                     "seeds, locally in parallel or on a Dask cluster")
+    s.add_argument("id", nargs="?", metavar="ID")
+    run_options(s)
+    s.add_argument("--grid", action="append", default=[], metavar="NAME=V1,V2,...",
+                   help="values of one param (repeatable: the grid is their product)")
+    s.add_argument("--random", action="append", default=[], metavar="NAME=LO:HI[:log]",
+                   help="draw one param uniformly (or log-uniformly); needs --samples")
+    s.add_argument("--samples", type=int, default=None, help="number of random draws")
+    s.add_argument("--sweep-seed", type=int, default=0, help="seed of the random draws")
+    s.add_argument("--seeds", default="0", help="run seeds, e.g. 0-4 (default 0)")
+    s.add_argument("--metric", default=None,
+                   help="final metric of the summary (default: the scenario's key metric)")
+    s.add_argument("--workers", type=int, default=None,
+                   help="worker processes (default: the number of cores)")
+    s.add_argument("--dask", action="store_true", help="run on a Dask LocalCluster")
+    s.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                   help="run on an existing Dask cluster, e.g. tcp://host:8786")
+    s.add_argument("--sweep-dir", default=None,
+                   help="the sweep's folder (default RUNS_DIR/sweeps/<sweep id>)")
+    s.add_argument("--resume", default=None, metavar="DIR",
+                   help="continue an interrupted sweep (finished points are not re-run)")
+    s.add_argument("--retry-failed", action="store_true",
+                   help="with --resume: re-run failed and diverged points too")
+    s.add_argument("--csv", default=None, metavar="PATH", help="write the summary table")
+    s.add_argument("--no-plots", action="store_true", help="print the table only")
+    s.add_argument("--width", type=int, default=None, help="plot width (default: terminal)")
+
+    s = sub.add_parser("ui", help="the console (also: `paramlab` with no command)")
+    s.add_argument("--runs-dir", default=None,
+                   help="where records go (default ./runs or $PARAMLAB_RUNS)")
+
+    s = sub.add_parser("open", help="open recorded runs in the console (replayed)")
+    s.add_argument("paths", nargs="+", metavar="PATH", help="a record, or a folder of them")
+    s.add_argument("--runs-dir", default=None,
+                   help="where new records go (default ./runs or $PARAMLAB_RUNS)")
     return p
 
 
@@ -73,9 +110,8 @@ def main(argv: list[str] | None = None) -> int:
 
         print(f"paramlab {version('paramlab')}")
         return EXIT_OK
-    if args.command is None:
-        parser.print_help()
-        return EXIT_OK
+    if args.command is None:  # the console; without a terminal, a one-line hint (exit 2)
+        args = parser.parse_args(["ui"])
     from . import commands
 
     handler = getattr(commands, f"cmd_{args.command}")

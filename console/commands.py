@@ -11,7 +11,7 @@ from typing import Any
 from paramlab.scenarios import registry
 from paramlab.scenarios.base import ParamError, Scenario
 
-from .cli import EXIT_BAD_INPUT, EXIT_CHECK_FAILED, EXIT_OK, EXIT_RUN_FAILED, UsageError
+from .cli import EXIT_CHECK_FAILED, EXIT_OK, EXIT_RUN_FAILED, UsageError
 
 
 def load_scenario(scenario_id: str) -> Scenario:
@@ -200,6 +200,11 @@ def load_replay(path: str):
     return sc, params, History(rec.events), rec
 
 
+def same_verdict(a, b) -> bool:
+    """Equal verdicts, NaN measurements included (nan != nan as floats)."""
+    return json.dumps(a.to_dict(), sort_keys=True) == json.dumps(b.to_dict(), sort_keys=True)
+
+
 def cmd_replay(args) -> int:
     from .headless import format_verdict, render_panels
 
@@ -224,7 +229,7 @@ def cmd_replay(args) -> int:
     if rec.status == "incomplete":
         print("note: the record has no footer (the run was interrupted); the verdict above "
               "is computed on the events recorded so far")
-    elif recorded is None or recorded.to_dict() != verdict.to_dict():
+    elif recorded is None or not same_verdict(recorded, verdict):
         print("warning: the re-computed verdict differs from the recorded one",
               file=sys.stderr)
         return EXIT_CHECK_FAILED
@@ -320,4 +325,46 @@ def cmd_check(args) -> int:
     return EXIT_CHECK_FAILED if worst == EXIT_RUN_FAILED else worst
 
 
-__all__ = ["EXIT_BAD_INPUT"]
+# ------------------------------------------------------------------------ sweep
+
+
+def cmd_sweep(args) -> int:
+    from .sweep import cmd_sweep as sweep
+
+    return sweep(args)
+
+
+# ------------------------------------------------------------------------ console (TUI)
+
+
+def _run_console(runs_dir: str | None, paths: list[str]) -> int:
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        raise UsageError("the console needs a terminal; in scripts use `paramlab run`, "
+                         "`replay` or `runs` (see `paramlab --help`)")
+    from .app import run_app  # textual is imported only here
+
+    return run_app(runs_dir, paths)
+
+
+def cmd_ui(args) -> int:
+    return _run_console(args.runs_dir, [])
+
+
+def cmd_open(args) -> int:
+    """Check the records before the console starts: a bad path is a one-line error."""
+    from .records import RecordError, list_records, read_record
+
+    paths: list[str] = []
+    for text in args.paths:
+        path = Path(text)
+        found = list_records(path) if path.is_dir() else [path]
+        if not found:
+            raise UsageError(f"{text}: no records in this folder")
+        for p in found:
+            try:
+                read_record(p, header_only=True)
+            except RecordError as exc:
+                raise UsageError(str(exc)) from None
+            paths.append(str(p))
+    return _run_console(args.runs_dir, paths)
+

@@ -17,6 +17,7 @@ import json
 import os
 import secrets
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -176,6 +177,24 @@ def read_record(path: str | os.PathLike, *, header_only: bool = False) -> Record
             except (ValueError, KeyError, TypeError):
                 rec.skipped += 1
     return rec
+
+
+def iter_events(path: str | os.PathLike) -> Iterator[Event]:
+    """The events of a record, one at a time (for records too long to hold as a list);
+    unreadable lines are skipped, as `read_record` does."""
+    with open(path, encoding="utf-8", errors="replace") as fh:
+        fh.readline()  # the header
+        for line in fh:
+            if '"kind":"event"' not in line:
+                continue
+            try:
+                try:
+                    obj = orjson.loads(line)
+                except orjson.JSONDecodeError:
+                    obj = json.loads(line)
+                yield event_from_dict(obj)
+            except (ValueError, KeyError, TypeError):
+                continue
 
 
 def read_footer(path: Path) -> dict[str, Any] | None:

@@ -99,9 +99,15 @@ class Runner:
 
     def start(self, scenario: str | Scenario, params: Params | Mapping[str, Any] | None = None,
               *, preset: str = "default", seed: int = 0, device: str = "auto",
-              on_finish: Callable[[RunHandle], None] | None = None) -> RunHandle:
+              on_finish: Callable[[RunHandle], None] | None = None,
+              display_cap: int | None = None) -> RunHandle:
         """Validate, then start the run in its own thread. Raises only for bad input
-        (unknown scenario, bad params, bad device), before anything runs."""
+        (unknown scenario, bad params, bad device), before anything runs.
+
+        `display_cap` bounds `handle.history` to that many points per series (for long
+        live runs in the console); the record keeps every event and, if points were
+        dropped, the claim is checked on the full history read back from the record.
+        It applies only when the run is recorded."""
         sc = registry.load(scenario) if isinstance(scenario, str) else scenario
         if not isinstance(params, Params):
             params = sc.make_params(preset, params or {})
@@ -110,6 +116,8 @@ class Runner:
         path = self.directory / f"{run_id}.jsonl" if self.record else None
         handle = RunHandle(run_id, sc, params, int(seed), dev, preset, path,
                            total=sc.total_steps(params))
+        if display_cap is not None and path is not None:
+            handle.history = History(cap=display_cap)
         handle.thread = threading.Thread(target=self._execute, args=(handle, on_finish),
                                          name=f"paramlab-run-{run_id}", daemon=True)
         self.handles.append(handle)
@@ -135,35 +143,17 @@ class Runner:
                     "params": h.params.to_dict(), "seed": h.seed, "device": h.device,
                     "versions": package_versions(("torch",) if sc.uses_torch else ()),
                     "started": now_iso()})
-            ctx = RunContext(h.seed, h.device, should_stop=h._stop.is_set)
-            watch = sc.watch
             t0 = time.monotonic()
             h.started = t0
-            status = DONE
-            gen = sc.run(h.params, ctx)
-            try:
-                for event in gen:
-                    if writer is not None:
-                        writer.event(event, time.monotonic() - t0)
-                    h.history.add(event)
-                    if watch and isinstance(event, Metric):
-                        bad = [k for k in watch if k in event.values
-                               and not math.isfinite(event.values[k])]
-                        if bad:
-                            status = DIVERGED
-                            h.reason = f"{bad[0]} became {event.values[bad[0]]} at step " \
-                                       f"{event.step:g}"
-                            break
-                    if h._stop.is_set():
-                        status = CANCELLED
-                        break
-            finally:
-                gen.close()
-            if status == DONE and h._stop.is_set():
-                status = CANCELLED
-            if status == DONE:
-                h.verdict = sc.check(h.history, h.params)
-            h.status = status
+            on_event = None
+            if writer is not None:
+                def on_event(event, _w=writer):
+                    _w.event(event, time.monotonic() - t0)
+            out = drive(sc, h.params, RunContext(h.seed, h.device, should_stop=h._stop.is_set),
+                        h.history, on_event=on_event,
+                        full_history=lambda: _full_history(h, writer))
+            h.verdict, h.reason, h.error = out.verdict, out.reason, out.error
+            h.status = out.status
         except Exception as exc:
             h.status = FAILED
             h.error = traceback.format_exc()
@@ -183,3 +173,71 @@ class Runner:
                 on_finish(h)
             except Exception:
                 traceback.print_exc()
+
+
+# -------------------------------------------------------------------- one run, anywhere
+
+
+@dataclass
+class Outcome:
+    """How a run ended: a final status, the verdict (runs that finished), and for the
+    others one line of reason (plus the traceback of a failure)."""
+
+    status: str
+    verdict: Verdict | None = None
+    reason: str = ""
+    error: str | None = None
+
+
+def drive(sc: Scenario, params: Params, ctx: RunContext, history: History, *,
+          on_event: Callable[[Any], None] | None = None,
+          full_history: Callable[[], History] | None = None) -> Outcome:
+    """Run `sc` to its end: feed each event to `on_event` (e.g. a record writer) and to
+    `history`, stop on a watched non-finite value (diverged) or on `ctx.should_stop()`
+    (cancelled), then check the claim. Shared by the Runner's threads and the sweep's
+    worker processes. Never raises: an exception becomes a failed outcome.
+    `full_history` gives the history the check reads when `history` is a capped display
+    history (default: `history` itself)."""
+    try:
+        watch = sc.watch
+        status, reason = DONE, ""
+        gen = sc.run(params, ctx)
+        try:
+            for event in gen:
+                if on_event is not None:
+                    on_event(event)
+                history.add(event)
+                if watch and isinstance(event, Metric):
+                    bad = [k for k in watch if k in event.values
+                           and not math.isfinite(event.values[k])]
+                    if bad:
+                        status = DIVERGED
+                        reason = f"{bad[0]} became {event.values[bad[0]]} at step " \
+                                 f"{event.step:g}"
+                        break
+                if ctx.should_stop():
+                    status = CANCELLED
+                    break
+        finally:
+            gen.close()
+        if status == DONE and ctx.should_stop():
+            status = CANCELLED
+        if status == DONE:
+            verdict = sc.check(full_history() if full_history else history, params)
+        else:
+            verdict = None
+        return Outcome(status, verdict, reason)
+    except Exception as exc:
+        return Outcome(FAILED, None, f"{type(exc).__name__}: {exc}".splitlines()[0],
+                       traceback.format_exc())
+
+
+def _full_history(h: RunHandle, writer: RecordWriter | None) -> History:
+    """The history `check` needs: every point. A display-capped history that dropped
+    points is replaced by the record's events (the record is the full truth)."""
+    if not h.history.decimated or writer is None:
+        return h.history
+    from .records import iter_events
+
+    writer.flush()
+    return History(iter_events(h.path))

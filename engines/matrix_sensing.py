@@ -9,6 +9,13 @@ so that E[A*A] = identity. The losses are
 with S = A*(A(M) - y) for the l2 loss and S = A*(sign(A(M) - y)) / m for the l1 loss
 (a sub-gradient). Everything is batched over a leading axis so that several variants
 of one problem share one matrix product per step.
+
+Robust recovery (Ma & Fattahi) uses unnormalized sensing matrices (`symmetric_gaussian`)
+and averages the loss over the m measurements: the sub-gradient method (SubGM) on
+    f(X) = 1/m sum_i |<A_i, X X^T> - y_i|,   y = A(M*) + s  (s: outliers or noise),
+is X <- X - eta_t * 2 G X with G = 1/m sum_i sign(<A_i, X X^T> - y_i) A_i
+= residual_matrix(op, X X^T, y, "l1"), i.e. symmetric_gd_step(X, G, 2 * eta_t), and
+eta_t = eta0 * rho^t decays geometrically.
 """
 
 from __future__ import annotations
@@ -32,6 +39,13 @@ class SensingOperator:
     @classmethod
     def identity(cls, n1: int, n2: int) -> SensingOperator:
         return cls(None, n1, n2)
+
+    @classmethod
+    def symmetric_gaussian(cls, rng: np.random.Generator, n: int, m: int) -> SensingOperator:
+        """A_i = (B_i + B_i^T) / 2 with B_i iid N(0, 1) entries, unnormalized (Ma & Fattahi):
+        <A_i, M> ~ N(0, ||M||_F^2) for symmetric M, and the losses carry the 1/m."""
+        B = rng.standard_normal((m, n, n))
+        return cls((0.5 * (B + np.swapaxes(B, -1, -2))).reshape(m, n * n), n, n)
 
     def forward(self, M: np.ndarray) -> np.ndarray:
         """(..., n1, n2) -> (..., m)"""
@@ -80,3 +94,35 @@ def random_factor(rng: np.random.Generator, n: int, k: int, scale: float) -> np.
 
 def frobenius_error(M: np.ndarray, M_star: np.ndarray) -> np.ndarray:
     return np.linalg.norm(M - M_star, axis=(-2, -1))
+
+
+# ------------------------------------------------ robust recovery (Ma & Fattahi, 2202.08788)
+
+
+def corrupt_measurements(rng: np.random.Generator, y: np.ndarray, p: float, scale: float,
+                         model: str = "outlier") -> tuple[np.ndarray, np.ndarray]:
+    """y + s and the mask of corrupted entries. `outlier`: each y_i is corrupted with
+    probability p by s_i ~ N(0, scale^2) (sparse gross errors); `gaussian`: every y_i gets
+    s_i ~ N(0, scale^2) (dense noise; p is not used)."""
+    if model == "outlier":
+        mask = rng.random(y.shape) < p
+    elif model == "gaussian":
+        mask = np.ones(y.shape, dtype=bool)
+    else:
+        raise ValueError(f"unknown noise model {model!r}")
+    s = np.where(mask, scale * rng.standard_normal(y.shape), 0.0)
+    return y + s, mask
+
+
+def geometric_step_size(eta0: float, rho: float, t: int) -> float:
+    """eta_t = eta0 * rho^t: the exponentially decaying step size of SubGM."""
+    return eta0 * rho**t
+
+
+def sign_agreement(op: SensingOperator, M: np.ndarray, y: np.ndarray,
+                   y_clean: np.ndarray) -> np.ndarray:
+    """Fraction of i with sign(<A_i, M> - y_i) == sign(<A_i, M> - y_clean_i): how often the
+    l1 sub-gradient on corrupted data points where the clean one does (the Sign-RIP idea).
+    Batched over the leading axes of M."""
+    z = op.forward(M)
+    return np.mean(np.sign(z - y) == np.sign(z - y_clean), axis=-1)

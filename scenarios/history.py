@@ -3,6 +3,13 @@
 Metric values are stored column-wise (one compact float array per series), so a long run
 costs 16 bytes per point rather than a dict per event. The worker thread appends; other
 threads read snapshots under a lock. Standard library only (imported by light paths).
+
+A display history (`cap=N`, used by the console for live runs) holds at most N points per
+series: when a series fills up, its older points are compacted to half by keeping the
+minimum and maximum of each group of four (spikes and infinities survive; the newest
+point is always kept exact). Such a history is for drawing only; `decimated` tells
+when it no longer holds every point, and the runner then checks the claim on the full
+history read back from the run's record.
 """
 
 from __future__ import annotations
@@ -16,7 +23,11 @@ from .base import Event, Metric, Note, Table
 
 
 class History:
-    def __init__(self, events: Iterable[Event] = ()) -> None:
+    def __init__(self, events: Iterable[Event] = (), *, cap: int | None = None) -> None:
+        if cap is not None and cap < 16:
+            raise ValueError(f"cap: expected at least 16 points per series, got {cap}")
+        self.cap = cap
+        self.decimated = False  # True once a capped series dropped points
         self._lock = threading.Lock()
         self._steps: dict[str, array] = {}
         self._values: dict[str, array] = {}
@@ -39,6 +50,10 @@ class History:
                         self._values[name] = array("d")
                     xs.append(step)
                     self._values[name].append(float(value))
+                    if self.cap is not None and len(xs) >= self.cap:
+                        self._steps[name], self._values[name] = _compact(xs,
+                                                                         self._values[name])
+                        self.decimated = True
             elif isinstance(event, Table):
                 self.tables[event.name] = event
             elif isinstance(event, Note):
@@ -101,3 +116,24 @@ class History:
                 out_x.append(by_step[s])
                 out_y.append(v)
         return out_x, out_y
+
+
+def _compact(xs: array, ys: array) -> tuple[array, array]:
+    """Halve a series: the min and max of each group of four points, in step order.
+    Infinities count as extremes; a NaN is kept only where its group has nothing else
+    (a NaN that always won would absorb its neighbours compaction after compaction).
+    The newest point is kept as it is."""
+    n = len(xs) - 1
+    m = n - n % 4
+    out_x, out_y = array("d"), array("d")
+    inf = math.inf
+    for i in range(0, m, 4):
+        g = ys[i:i + 4]
+        lo = min(range(4), key=lambda j: inf if g[j] != g[j] else g[j])
+        hi = max(range(4), key=lambda j: -inf if g[j] != g[j] else g[j])
+        for j in ((lo, hi) if lo < hi else (hi, lo) if hi < lo else (lo,)):
+            out_x.append(xs[i + j])
+            out_y.append(g[j])
+    out_x.extend(xs[m:])
+    out_y.extend(ys[m:])
+    return out_x, out_y

@@ -1,11 +1,18 @@
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass, replace
+import os
 
-import pytest
+# The scenarios' matrices are small: one BLAS thread per process is faster than threads
+# fighting over the cores (and several runs may go at once). Set before numpy loads.
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
 
-from paramlab.scenarios.base import (
+import math  # noqa: E402
+from dataclasses import dataclass, replace  # noqa: E402
+
+import pytest  # noqa: E402
+
+from paramlab.scenarios.base import (  # noqa: E402
     Criterion,
     Metric,
     Note,

@@ -106,3 +106,13 @@ def test_help_exits_0(argv):
     with pytest.raises(SystemExit) as e:
         main(argv)
     assert e.value.code == 0
+
+
+def test_replay_matches_a_verdict_with_nan_measurements(capsys, runs):
+    # T=60: nothing converged, some criteria measure NaN (e.g. inf/inf step ratios)
+    main(["run", SID, *FAST])
+    path = capsys.readouterr().out.strip().splitlines()[-1].removeprefix("record: ")
+    main(["replay", path])
+    out = capsys.readouterr()
+    assert "nan" in out.out and "re-checked: same verdict as recorded" in out.out
+    assert "differs" not in out.err

@@ -1,0 +1,324 @@
+"""The paramlab console: a Textual app to pick scenarios, launch and watch runs, compare
+them and replay records. This module holds the App and app-wide state only (the runner,
+the list of runs shown); the rooms are in `screens/`, the pieces in `widgets/`.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from textual.app import App
+from textual.binding import Binding
+
+from paramlab.scenarios import registry
+from paramlab.scenarios.base import ParamError, Params, Scenario, ScenarioMeta, Verdict
+from paramlab.scenarios.history import History
+
+from .messages import RecordFailed, RunFinished, RunsChanged
+from .records import RecordError, read_record
+from .runner import FINAL_STATUSES, RunHandle, Runner
+
+# Points per series kept in memory for drawing (the record keeps every event). Plots show
+# about twice their width, so this leaves ample room while bounding a long run's memory.
+DISPLAY_CAP = 4096
+
+
+@dataclass(eq=False)
+class RunItem:
+    """One row of the runs table: a live run (`handle`) or a replayed record."""
+
+    scenario: Scenario
+    params: Params
+    seed: int
+    preset: str
+    handle: RunHandle | None = None
+    replay_history: History | None = None
+    replay_status: str = ""
+    replay_verdict: Verdict | None = None
+    replay_elapsed: float | None = None
+    replay_reason: str = ""
+    replay_error: str | None = None
+    replay_note: str = ""  # e.g. whether the re-checked verdict matches the recorded one
+    record_path: Path | None = None
+    run_id_: str = ""
+    marked: bool = False
+    opened: float = field(default_factory=time.monotonic)
+
+    @property
+    def key(self) -> str:
+        return self.run_id if self.handle else f"record:{self.record_path}"
+
+    @property
+    def run_id(self) -> str:
+        return self.handle.run_id if self.handle else self.run_id_
+
+    @property
+    def short_id(self) -> str:
+        rid = self.run_id
+        return rid[9:] if len(rid) > 9 and rid[8] == "-" else rid
+
+    @property
+    def scenario_id(self) -> str:
+        return self.scenario.meta.id if self.scenario.meta else "?"
+
+    @property
+    def is_replay(self) -> bool:
+        return self.handle is None
+
+    @property
+    def history(self) -> History:
+        return self.handle.history if self.handle else self.replay_history  # type: ignore
+
+    @property
+    def status(self) -> str:
+        return self.handle.status if self.handle else self.replay_status
+
+    @property
+    def finished(self) -> bool:
+        return self.handle.finished if self.handle else True
+
+    @property
+    def verdict(self) -> Verdict | None:
+        return self.handle.verdict if self.handle else self.replay_verdict
+
+    @property
+    def elapsed(self) -> float | None:
+        return self.handle.elapsed if self.handle else self.replay_elapsed
+
+    @property
+    def reason(self) -> str:
+        return self.handle.reason if self.handle else self.replay_reason
+
+    @property
+    def error(self) -> str | None:
+        return self.handle.error if self.handle else self.replay_error
+
+    @property
+    def path(self) -> Path | None:
+        return self.handle.path if self.handle else self.record_path
+
+    @property
+    def total(self) -> int | None:
+        if self.handle:
+            return self.handle.total
+        return self.scenario.total_steps(self.params)
+
+    def cancel(self) -> None:
+        if self.handle and not self.handle.finished:
+            self.handle.cancel()
+
+
+class _Nowhere:
+    def post_message(self, message) -> bool:
+        return False
+
+
+class ParamlabApp(App[int]):
+    """`scenarios` replaces the registry (tests, demos); `open_paths` are records to
+    replay on start (`paramlab open PATH...`)."""
+
+    CSS_PATH = "paramlab.tcss"
+    TITLE = "paramlab"
+    BINDINGS = [
+        Binding("q", "quit", "Quit"),
+        Binding("question_mark", "help", "Help", key_display="?"),
+        Binding("R", "records", "Records", key_display="R"),
+    ]
+
+    def __init__(self, *, runs_dir: str | Path | None = None, open_paths: Iterable[str] = (),
+                 scenarios: Sequence[Scenario] | None = None,
+                 display_cap: int = DISPLAY_CAP) -> None:
+        super().__init__()
+        self.runner = Runner(runs_dir)
+        self.display_cap = display_cap
+        self.items: list[RunItem] = []
+        self.frame_times: deque[float] = deque(maxlen=10_000)  # seconds per plot redraw
+        # plots are drawn here, one at a time, off the UI thread (plotext is pure Python:
+        # one thread is enough, and keeps each figure single-threaded)
+        self.plot_executor = ThreadPoolExecutor(1, thread_name_prefix="paramlab-plot")
+        self._open_paths = [str(p) for p in open_paths]
+        self._scenarios = None if scenarios is None else {
+            s.meta.id: s for s in scenarios if s.meta is not None}
+
+    # ------------------------------------------------------------------ scenarios
+
+    @property
+    def runs_dir(self) -> Path:
+        return self.runner.directory
+
+    def scenario_metas(self) -> list[ScenarioMeta]:
+        if self._scenarios is not None:
+            return sorted((s.meta for s in self._scenarios.values()),  # type: ignore
+                          key=lambda m: (m.theme, m.id))
+        return registry.all_meta()
+
+    def load_scenario(self, scenario_id: str) -> Scenario:
+        if self._scenarios is not None:
+            if scenario_id not in self._scenarios:
+                raise registry.UnknownScenario(scenario_id, list(self._scenarios))
+            return self._scenarios[scenario_id]
+        return registry.load(scenario_id)
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def get_default_screen(self):
+        from .screens.main import MainScreen
+
+        return MainScreen()
+
+    @property
+    def main_screen(self):
+        """The main screen (the bottom of the stack); a no-op sink once it is gone."""
+        return self.screen_stack[0] if self.screen_stack else _Nowhere()
+
+    def on_unmount(self) -> None:
+        self.plot_executor.shutdown(wait=False, cancel_futures=True)
+
+    def on_mount(self) -> None:
+        if self._open_paths:  # one worker, so they appear in the order given
+            paths = [Path(p) for p in self._open_paths]
+            self.run_worker(lambda: [self._load_record(p, select=p == paths[-1])
+                                     for p in paths], thread=True, group="records",
+                            exit_on_error=False)
+
+    # ------------------------------------------------------------------ runs
+
+    def launch(self, scenario: Scenario, params: Params, *, preset: str = "default",
+               seed: int = 0, device: str = "auto") -> RunItem:
+        """Start a run in its own thread (raises ValueError for a bad device)."""
+        handle = self.runner.start(scenario, params, preset=preset, seed=seed, device=device,
+                                   on_finish=self._run_finished, display_cap=self.display_cap)
+        item = RunItem(scenario, params, seed, preset, handle=handle)
+        self.items.append(item)
+        self.main_screen.post_message(RunsChanged(item))
+        return item
+
+    def _run_finished(self, handle: RunHandle) -> None:
+        # called from the run's worker thread: post_message is thread-safe
+        self.post_message(RunFinished(handle.run_id))
+
+    def on_run_finished(self, message: RunFinished) -> None:
+        item = next((i for i in self.items if i.run_id == message.run_id), None)
+        if item is None:
+            return
+        verdict = item.verdict
+        if verdict is not None:
+            word = "PASS" if verdict.passed else "FAIL"
+            self.notify(f"{item.short_id} {word}: {verdict.summary}",
+                        title=f"{item.scenario_id} done", timeout=6)
+        elif item.status != "cancelled":
+            self.notify(f"{item.short_id}: {item.reason or item.status}",
+                        title=f"{item.scenario_id} {item.status}", severity="error",
+                        timeout=8)
+        self.main_screen.post_message(RunFinished(message.run_id))  # the screen updates its row
+
+    def active_runs(self) -> list[RunItem]:
+        return [i for i in self.items if not i.finished]
+
+    def find(self, key: str) -> RunItem | None:
+        return next((i for i in self.items if i.key == key), None)
+
+    # ------------------------------------------------------------------ records
+
+    def open_record(self, path: str | Path, select: bool = True) -> None:
+        """Replay a record into a new row, read and re-checked in a worker thread."""
+        path = Path(path)
+        existing = next((i for i in self.items if i.path is not None
+                         and i.path.resolve() == path.resolve()), None)
+        if existing is not None:
+            self.main_screen.post_message(RunsChanged(existing, select=select))
+            return
+        self.run_worker(lambda: self._load_record(path, select), thread=True,
+                        group="records", exit_on_error=False)
+
+    def _load_record(self, path: Path, select: bool) -> None:
+        try:
+            rec = read_record(path)
+            sc = self.load_scenario(rec.scenario)
+            params = sc.params.build(rec.header.get("params", {}))
+        except (RecordError, registry.UnknownScenario, ParamError) as exc:
+            self.post_message(RecordFailed(str(path), str(exc).splitlines()[0]))
+            return
+        full = History(rec.events)
+        verdict, note = None, ""
+        if rec.status in ("done", "incomplete"):
+            verdict = sc.check(full, params)
+            if rec.status == "incomplete":
+                note = "no footer (interrupted run): verdict on the events recorded so far"
+            elif rec.verdict is None or rec.verdict.to_dict() != verdict.to_dict():
+                note = "warning: the re-computed verdict differs from the recorded one"
+            else:
+                note = "re-checked: same verdict as recorded"
+        if rec.skipped:
+            note += f"; skipped {rec.skipped} unreadable line(s)"
+        history = full if len(full) < self.display_cap else History(
+            rec.events, cap=self.display_cap)
+        footer = rec.footer or {}
+        item = RunItem(sc, params, int(rec.header.get("seed", 0)),
+                       str(rec.header.get("preset", "default")), replay_history=history,
+                       replay_status=rec.status, replay_verdict=verdict,
+                       replay_elapsed=footer.get("elapsed", rec.times[-1] if rec.times
+                                                 else None),
+                       replay_reason=footer.get("reason", "") or "",
+                       replay_error=footer.get("error"), replay_note=note,
+                       record_path=path, run_id_=rec.run_id)
+        self.call_from_thread(self._add_replayed, item, select)
+
+    def _add_replayed(self, item: RunItem, select: bool) -> None:
+        self.items.append(item)
+        self.main_screen.post_message(RunsChanged(item, select=select))
+
+    def on_record_failed(self, message: RecordFailed) -> None:
+        self.notify(message.message, title="cannot open record", severity="error",
+                    timeout=8)
+
+    # ------------------------------------------------------------------ actions
+
+    def action_help(self) -> None:
+        from .screens.help import HelpScreen
+
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen())
+
+    def action_records(self) -> None:
+        from .screens.records import RecordsScreen
+
+        if not isinstance(self.screen, RecordsScreen):
+            self.push_screen(RecordsScreen(self.runs_dir))
+
+    async def action_quit(self) -> None:
+        active = self.active_runs()
+        if not active:
+            self.exit(0)
+            return
+        from .screens.confirm_quit import ConfirmQuit
+
+        def answer(yes: bool | None) -> None:
+            if yes:
+                self.cancel_all_and_exit()
+
+        self.push_screen(ConfirmQuit(len(active)), answer)
+
+    def cancel_all_and_exit(self) -> None:
+        """Cancel live runs and give them a moment to write their footers."""
+        for item in self.active_runs():
+            item.cancel()
+        deadline = time.monotonic() + 3.0
+        for item in self.items:
+            if item.handle is not None:
+                item.handle.wait(max(0.0, deadline - time.monotonic()))
+        self.exit(0)
+
+
+def run_app(runs_dir: str | None = None, open_paths: Sequence[str] = ()) -> int:
+    app = ParamlabApp(runs_dir=runs_dir, open_paths=open_paths)
+    code = app.run()
+    return code or 0
+
+
+__all__ = ["FINAL_STATUSES", "ParamlabApp", "RunItem", "run_app"]

@@ -1,0 +1,1 @@
+"""Screens of the paramlab console, one per file."""

@@ -1,0 +1,57 @@
+"""The key map (`?`)."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Static
+
+KEYS = (
+    ("Scenarios", (
+        ("/", "filter the scenario list (enter: to the list, esc: leave the box)"),
+        ("up/down, enter", "move in the list; enter goes to the param form"),
+        ("r, ctrl+r, enter", "run the scenario with the form's params (enter in a field)"),
+        ("tab / shift+tab", "move between fields and panes"),
+    )),
+    ("Runs", (
+        ("up/down", "select a run in the runs table: its plots and log show"),
+        ("c", "cancel the selected run (its record still gets a footer)"),
+        ("space", "mark / unmark the run for comparison"),
+        ("o", "overlay the marked runs of one scenario (again: back to one run)"),
+        ("R", "recorded runs: open a record to replay it"),
+    )),
+    ("Plots", (
+        ("y", "log y on/off (the focused panel, or all panels)"),
+        ("s", "smoothing: off, debiased EMA 0.6 / 0.9 / 0.99 (as TensorBoard)"),
+        ("m", "zoom the focused panel (esc to come back)"),
+        ("1 2 3", "tabs: scenarios, plots, log"),
+    )),
+    ("App", (
+        ("?", "this help"),
+        ("ctrl+p", "command palette"),
+        ("q", "quit (asks first while runs are going)"),
+    )),
+)
+
+
+def help_text() -> str:
+    lines = ["[b]paramlab keys[/]", ""]
+    for group, keys in KEYS:
+        lines.append(f"[b]{group}[/]")
+        lines += [f"  [b]{k:<18}[/] {what}" for k, what in keys]
+        lines.append("")
+    lines.append("[dim]esc, q or ? closes this help[/]")
+    return "\n".join(lines)
+
+
+class HelpScreen(ModalScreen[None]):
+    BINDINGS = [Binding("escape,q,question_mark", "dismiss", "Close")]
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll(id="help-box"):
+            yield Static(help_text(), id="help-text")
+
+    def action_dismiss(self) -> None:  # type: ignore[override]
+        self.dismiss(None)

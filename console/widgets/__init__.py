@@ -1,0 +1,1 @@
+"""Widgets of the paramlab console, one per file."""

@@ -1,0 +1,192 @@
+"""One scenario panel drawn with textual-plotext, through the same `draw_panel` as the
+headless renderer. It redraws only when its data (the sources' `version` counters), its
+size, its axes or the theme changed, and no more often than its own drawing cost allows
+(at most ~10 times a second; with two panels that take 30 ms each to draw, each waits
+>= 180 ms: drawing takes at most about a third of the UI thread).
+
+Drawing (series read, downsampled, plotext build) runs in the app's single plot thread,
+so the UI thread stays free for keys while a panel is drawn; the UI thread only swaps in
+the finished strips. The panel uses Textual's line API: plotext's ANSI output is turned
+into strips by a small SGR parser with a style cache, several times faster than going
+through `Text.from_ansi`.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Sequence
+from functools import partial
+
+from rich.color import Color
+from rich.segment import Segment
+from rich.style import Style
+from textual.binding import Binding
+from textual.strip import Strip
+from textual_plotext import PlotextPlot
+
+from paramlab.console.plotting import Source, draw_panel
+from paramlab.scenarios.base import Panel
+
+MIN_INTERVAL = 0.1  # seconds between two redraws of one panel (10 Hz)
+COST_FACTOR = 3  # and at least this many times the drawing time of all visible panels
+
+_SGR = re.compile(r"\x1b\[([0-9;]*)m")
+
+
+def _sgr_style(params: str, cache: dict[str, Style]) -> Style:
+    style = cache.get(params)
+    if style is not None:
+        return style
+    codes = [int(c) if c else 0 for c in params.split(";")]
+    kw: dict = {}
+    i = 0
+    while i < len(codes):
+        c = codes[i]
+        if c in (38, 48) and i + 1 < len(codes):
+            key = "color" if c == 38 else "bgcolor"
+            if codes[i + 1] == 5 and i + 2 < len(codes):
+                kw[key] = Color.from_ansi(codes[i + 2])
+                i += 3
+                continue
+            if codes[i + 1] == 2 and i + 4 < len(codes):
+                kw[key] = Color.from_rgb(*codes[i + 2:i + 5])
+                i += 5
+                continue
+        elif c == 1:
+            kw["bold"] = True
+        elif 30 <= c <= 37 or 90 <= c <= 97:
+            kw["color"] = Color.from_ansi(c - 30 if c < 90 else c - 82)
+        elif 40 <= c <= 47 or 100 <= c <= 107:
+            kw["bgcolor"] = Color.from_ansi(c - 40 if c < 100 else c - 92)
+        i += 1
+    style = cache[params] = Style(**kw)
+    return style
+
+
+def ansi_to_strips(text: str, width: int, cache: dict[str, Style]) -> list[Strip]:
+    """plotext's output (SGR colour codes only) as one Strip per line."""
+    strips = []
+    for line in text.split("\n"):
+        segments = []
+        style = Style.null()
+        pos = 0
+        for m in _SGR.finditer(line):
+            if m.start() > pos:
+                segments.append(Segment(line[pos:m.start()], style))
+            params = m.group(1)
+            style = Style.null() if params in ("", "0") else style + _sgr_style(params, cache)
+            pos = m.end()
+        if pos < len(line):
+            segments.append(Segment(line[pos:], style))
+        strips.append(Strip(segments).crop_extend(0, width, None))
+    return strips
+
+
+class PlotPanel(PlotextPlot):
+    can_focus = True
+    ALLOW_MAXIMIZE = True
+    BINDINGS = [Binding("m", "screen.maximize", "Zoom", show=False)]
+
+    def __init__(self, panel: Panel, *, id: str | None = None) -> None:  # noqa: A002
+        super().__init__(id=id)
+        self.panel = panel
+        self.sources: list[Source] = []
+        self.logy: bool = panel.logy
+        self.smoothing: float = 0.0
+        self.markers = False  # distinct ASCII markers per series (NO_COLOR)
+        self.notices: list[str] = []
+        self._drawn: tuple | None = None
+        self._strips: list[Strip] = []
+        self._styles: dict[str, Style] = {}
+        self._last_draw = 0.0
+        self._cost = 0.0
+        self._building = False
+        self._pending = False
+
+    def on_mount(self) -> None:
+        if self.app.no_color:  # no colours to tell series apart: give each a marker
+            self.markers = True
+            self.theme = "clear"
+
+    def set_sources(self, sources: Sequence[Source]) -> None:
+        self.sources = list(sources)
+        self.redraw()
+
+    def data_key(self) -> tuple:
+        if self.panel.kind == "bars":  # a table event replaces the whole table
+            data = tuple(id(h.tables.get(self.panel.table)) for _, h in self.sources)
+        else:
+            data = tuple((id(h), h.version) for _, h in self.sources)
+        return data, tuple(p for p, _ in self.sources), self.logy, self.smoothing
+
+    def _wanted(self) -> tuple:
+        width, height = self.size
+        return self.data_key(), width, height, self.app.theme
+
+    @property
+    def up_to_date(self) -> bool:
+        return not self._building and self._drawn == self._wanted()
+
+    def poll(self, visible: int = 1) -> None:
+        """Redraw when the data changed since the last frame, at a rate the drawing cost
+        allows (`visible`: how many panels share the budget)."""
+        if self._building or self._drawn == self._wanted():
+            return
+        wait = max(MIN_INTERVAL, COST_FACTOR * self._cost * visible)
+        if time.monotonic() - self._last_draw >= wait:
+            self.redraw()
+
+    def redraw(self) -> None:
+        """Build the picture now (off the UI thread); shown when ready."""
+        if self._building or not self.is_mounted or not self.size.area:
+            self._pending = True
+            return
+        self._building = True
+        self._pending = False
+        self.run_worker(partial(self._build, self._wanted()), group="plot",
+                        exit_on_error=False)
+
+    async def _build(self, key: tuple) -> None:
+        import asyncio
+
+        try:
+            loop = asyncio.get_running_loop()
+            strips, notices, cost = await loop.run_in_executor(
+                self.app.plot_executor, self._draw, key)
+        finally:
+            self._building = False
+        self._strips, self.notices, self._cost = strips, notices, cost
+        self._drawn = key
+        self._last_draw = time.monotonic()
+        frame_times = getattr(self.app, "frame_times", None)
+        if frame_times is not None:  # a bounded deque on the app (benchmark)
+            frame_times.append(cost)
+        self.refresh()
+        if self._pending:
+            self.redraw()
+
+    def on_resize(self) -> None:
+        self.redraw()
+
+    def render_line(self, y: int) -> Strip:
+        width = self.size.width
+        if self._drawn != self._wanted() and not self._building:
+            self.call_later(self.redraw)
+        if y < len(self._strips):
+            return self._strips[y].crop_extend(0, width, None)
+        return Strip.blank(width)
+
+    def _draw(self, key: tuple) -> tuple[list[Strip], list[str], float]:
+        """Runs in the app's plot thread: one panel at a time, never the UI thread."""
+        t0 = time.perf_counter()
+        _, width, height, theme = key
+        plt = self.plt
+        plt.clear_figure()
+        notices = draw_panel(plt, self.panel, self.sources, width=max(width, 10),
+                             logy=self.logy, smoothing=self.smoothing, markers=self.markers)
+        plt.plotsize(width, height)
+        plt._set_size(width, height)  # as PlotextPlot.render does (textual-plotext #5)
+        plt.theme(self._get_plotext_theme_name(theme))
+        strips = ansi_to_strips(plt.build(), width, self._styles)
+        return strips, notices, time.perf_counter() - t0

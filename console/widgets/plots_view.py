@@ -1,0 +1,169 @@
+"""The plots of the selected run, or of several marked runs overlaid in the same panels.
+
+A header line says what is shown (for a comparison: which params differ between the runs,
+as the legend letters A, B, ...), a grid holds one `PlotPanel` per scenario panel, and a
+footer line gives the verdict. `y` flips log-y (the focused panel, or all), `s` cycles
+the smoothing.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from textual.app import ComposeResult
+from textual.containers import Grid, Vertical
+
+from paramlab.console.headless import fmt_seconds
+from paramlab.console.widgets.info_line import InfoLine
+from paramlab.console.widgets.plot_panel import PlotPanel
+
+if TYPE_CHECKING:
+    from paramlab.console.app import RunItem
+
+SMOOTHING = (0.0, 0.6, 0.9, 0.99)  # TensorBoard-style debiased EMA weights; 0 = off
+LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+MIN_PANEL_WIDTH = 44
+
+
+def differing_params(items: Sequence[RunItem]) -> list[str]:
+    """One short label per run naming the params (and seed) in which the runs differ."""
+    dicts = [dict(i.params.to_dict(), seed=i.seed) for i in items]
+    keys = [k for k in dicts[0] if len({_fmt(d.get(k)) for d in dicts}) > 1]
+    if not keys:
+        return [i.short_id for i in items]
+    return [" ".join(f"{k}={_fmt(d.get(k))}" for k in keys) for d in dicts]
+
+
+def _fmt(v) -> str:
+    return f"{v:.4g}" if isinstance(v, float) else str(v)
+
+
+def verdict_line(item: RunItem) -> str:
+    v = item.verdict
+    if v is not None:
+        mark = "[green]PASS[/]" if v.passed else "[red]FAIL[/]"
+        return f"{mark} ({v.score}) {_escape(v.summary)}"
+    if item.status == "running":
+        return "[dim]verdict when the run is done[/]"
+    reason = f": {_escape(item.reason)}" if item.reason else ""
+    return f"[red]no verdict[/] (run {item.status}{reason})"
+
+
+def _escape(text: str) -> str:
+    return text.replace("[", r"\[")
+
+
+class PlotsView(Vertical):
+    def __init__(self, *, id: str | None = None) -> None:  # noqa: A002
+        super().__init__(id=id)
+        self.items: list[RunItem] = []
+        self.smoothing = 0.0
+        self._scenario_key: str | None = None
+        self._head_text = ""
+
+    def compose(self) -> ComposeResult:
+        yield InfoLine("no run selected: pick a scenario, press r to run it "
+                       "(or R to open a recorded run)", id="plots-head")
+        yield Grid(id="panels")
+        yield InfoLine("", id="plots-verdict")
+
+    @property
+    def panels(self) -> list[PlotPanel]:
+        return list(self.query(PlotPanel))
+
+    async def show(self, items: Sequence[RunItem]) -> None:
+        """Draw one run, or overlay several runs of one scenario."""
+        self.items = list(items)
+        if not self.items:
+            return
+        sc = self.items[0].scenario
+        key = sc.meta.id if sc.meta else str(id(sc))
+        grid = self.query_one("#panels", Grid)
+        if key != self._scenario_key:
+            self._scenario_key = key
+            await grid.remove_children()
+            await grid.mount_all([PlotPanel(p) for p in sc.panels])
+            self._layout_grid()
+        if len(self.items) == 1:
+            sources = [("", self.items[0].history)]
+        else:
+            sources = [(f"{LETTERS[i % 26]} ", it.history) for i, it in enumerate(self.items)]
+        for p in self.panels:
+            p.smoothing = self.smoothing
+            p.set_sources(sources)
+        self.update_text()
+
+    def on_resize(self) -> None:
+        self._layout_grid()
+
+    def _layout_grid(self) -> None:
+        grid = self.query_one("#panels", Grid)
+        n = len(grid.children)
+        if not n:
+            return
+        cols = max(1, min(n, self.size.width // MIN_PANEL_WIDTH))
+        grid.styles.grid_size_columns = cols
+        rows = math.ceil(n / cols)
+        avail = max(8, grid.size.height or self.size.height - 2)
+        grid.styles.grid_rows = str(max(8, avail // rows))
+
+    def update_text(self) -> None:
+        if not self.items:
+            return
+        if len(self.items) == 1:
+            it = self.items[0]
+            step = it.history.last_step
+            progress = "-" if step is None else f"{step:g}" + (f"/{it.total}" if it.total else "")
+            src = f"record {it.path.name}" if it.is_replay and it.path else ""
+            elapsed = fmt_seconds(it.elapsed) if it.elapsed is not None else "-"
+            head = (f"[b]{it.short_id}[/]  {it.scenario_id}  {it.status}  step {progress}  "
+                    f"{elapsed}  seed {it.seed}  {src}")
+            verdict = verdict_line(it)
+            if it.replay_note:
+                verdict += f"  [dim]{_escape(it.replay_note)}[/]"
+        else:
+            labels = differing_params(self.items)
+            head = "[b]compare[/]  " + "  ".join(
+                f"[b]{LETTERS[i % 26]}[/] {_escape(lab)} ({it.status})"
+                for i, (it, lab) in enumerate(zip(self.items, labels)))
+            verdict = "  ".join(f"[b]{LETTERS[i % 26]}[/] {verdict_line(it)}"
+                                for i, it in enumerate(self.items))
+        if head + verdict != self._head_text:
+            self._head_text = head + verdict
+            self.query_one("#plots-head", InfoLine).text = head
+            self.query_one("#plots-verdict", InfoLine).text = verdict
+
+    def poll(self) -> None:
+        """Called ~10 times a second: redraw visible panels whose data changed."""
+        if not self.items or not self.is_on_screen:
+            return
+        panels = self.panels
+        for p in panels:
+            p.poll(len(panels))
+
+    # ------------------------------------------------------------------ axes
+
+    def toggle_logy(self) -> str:
+        """Flip log y of the focused panel, or of every line panel."""
+        panels = self.panels
+        focused = [p for p in panels if p.has_focus]
+        line_panels = [p for p in (focused or panels) if p.panel.kind == "line"]
+        if not line_panels:
+            return "no line panel to put on log y"
+        for p in line_panels:
+            p.logy = not p.logy
+            p.redraw()
+        if focused:
+            return f"log y {'on' if line_panels[0].logy else 'off'}: {focused[0].panel.title}"
+        return "log y flipped on every panel (focus a panel to flip one)"
+
+    def cycle_smoothing(self) -> str:
+        i = SMOOTHING.index(self.smoothing) if self.smoothing in SMOOTHING else 0
+        self.smoothing = SMOOTHING[(i + 1) % len(SMOOTHING)]
+        for p in self.panels:
+            p.smoothing = self.smoothing
+            p.redraw()
+        return (f"smoothing: debiased EMA {self.smoothing:g}" if self.smoothing
+                else "smoothing off")

@@ -1,0 +1,69 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from paramlab.console.runner import Runner
+from paramlab.engines import climate as cl
+
+SID = "climate-emulator-variability"
+
+
+def run_to_end(params=None, preset="quick", seed=0):
+    h = Runner(None, record=False).start(SID, params, preset=preset, seed=seed, device="cpu")
+    assert h.wait(300)
+    assert h.status == "done", h.error
+    return h
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_quick_claim_check_passes(seed):
+    h = run_to_end(seed=seed)
+    assert h.verdict.passed, h.verdict
+
+
+def test_scoring_the_50_member_models_on_3_member_targets_hides_the_nn_gain():
+    h = run_to_end({"eval_target": "3-member", "nn_steps": 200})
+    failed = {c.name for c in h.verdict.criteria if not c.passed}
+    assert "pr M=50: RMSE NN / LPS" in failed
+
+
+def test_without_the_nonlinear_aerosol_term_the_nn_does_not_win():
+    h = run_to_end({"nl": 0.0, "nn_steps": 200})
+    failed = {c.name for c in h.verdict.criteria if not c.passed}
+    assert "pr M=50: RMSE NN / LPS" in failed
+
+
+def test_pattern_scaling_equals_sklearn_two_stage_linear_regression():
+    from sklearn.linear_model import LinearRegression
+
+    rng = np.random.default_rng(0)
+    train, _ = cl.pathways()
+    X = np.concatenate([p.predictors() for p in train])
+    Y = rng.standard_normal((X.shape[0], 6)) + X[:, :1]
+    ours = cl.PatternScaling.fit(X, Y).predict(X)
+    g = Y.mean(axis=1)
+    g_hat = LinearRegression().fit(X[:, :2], g).predict(X[:, :2])
+    stage2 = LinearRegression().fit(g[:, None], Y)
+    assert np.allclose(ours, stage2.predict(g_hat[:, None]), atol=1e-8)
+
+
+def test_pattern_scaling_is_exact_on_a_linear_single_pattern_world():
+    train, test = cl.pathways()
+    pat = cl.Patterns.draw(np.random.default_rng(1), 8)
+    X = np.concatenate([p.predictors() for p in train])
+    Y = np.concatenate([cl.forced(p, pat, 0.0)["tas"] for p in train])
+    pred = cl.PatternScaling.fit(X, Y).predict(test.predictors())
+    assert cl.rmse(pred, cl.forced(test, pat, 0.0)["tas"]) < 1e-10
+
+
+def test_ar1_noise_has_the_stationary_std_and_lag_one_correlation():
+    x = cl.ar1_noise(np.random.default_rng(2), 200, 86, 8, 0.8, 0.5)
+    assert abs(x.std() - 0.5) < 0.02
+    lag1 = np.mean(x[:, 1:] * x[:, :-1]) / np.mean(x**2)
+    assert abs(lag1 - 0.8) < 0.03
+
+
+def test_aerosol_pattern_is_orthogonal_to_the_warming_pattern():
+    pat = cl.Patterns.draw(np.random.default_rng(3), 32)
+    assert abs(pat.aer @ pat.pr) < 1e-9 and abs(pat.aer.sum()) < 1e-9

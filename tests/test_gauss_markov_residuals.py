@@ -1,0 +1,65 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from paramlab.console.runner import Runner
+from paramlab.engines import gauss_markov as gm
+
+SID = "gauss-markov-residuals"
+
+
+def run_to_end(params=None, preset="quick", seed=0):
+    h = Runner(None, record=False).start(SID, params, preset=preset, seed=seed)
+    assert h.wait(120)
+    assert h.status == "done", h.error
+    return h
+
+
+def failed(h) -> set[str]:
+    return {c.name for c in h.verdict.criteria if c.tier == "paper" and not c.passed}
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_quick_claim_check_passes(seed):
+    h = run_to_end(seed=seed)
+    assert h.verdict.passed, h.verdict
+
+
+def test_ridge_taken_as_the_estimator_fails_orthogonality_and_convergence():
+    h = run_to_end({"estimator": "ridge"})
+    assert not h.verdict.passed
+    names = failed(h)
+    assert any(n.startswith("orthogonality") for n in names)
+    assert any(n.startswith("GD relative error") for n in names)
+
+
+def test_step_size_above_two_over_L_fails_convergence():
+    h = run_to_end({"lr_mult": 2.5})
+    assert not h.verdict.passed
+    assert any(n.startswith("GD relative error") for n in failed(h))
+
+
+def test_residual_flow_in_data_space_matches_parameter_flow():
+    rng = np.random.default_rng(3)
+    X = gm.design(rng, 50, 4, 0.5, 2.0)
+    y = rng.standard_normal(50)
+    paths = gm.gd_paths(X, y, 1.0 / gm.smoothness(X), 30)
+    assert np.allclose(paths.resid, y[None, :] - paths.beta @ X.T, atol=1e-12)
+
+
+def test_ols_matches_numpy_lstsq_and_wls_with_equal_weights_is_ols():
+    rng = np.random.default_rng(4)
+    X = gm.design(rng, 40, 3, 0.3, 2.0)
+    Y = rng.standard_normal((40, 5))
+    ols = np.linalg.lstsq(X, Y, rcond=None)[0]
+    assert np.allclose(gm.weighted_least_squares(X, Y, np.full(40, 2.5)), ols)
+
+
+def test_exact_wls_covariance_matches_monte_carlo():
+    rng = np.random.default_rng(5)
+    X = gm.design(rng, 30, 2, 0.5, 1.5)
+    w = np.exp(rng.uniform(-1, 1, 30))
+    E = rng.standard_normal((30, 20000))
+    B = gm.weighted_least_squares(X, E, w)
+    assert np.allclose(np.cov(B), gm.wls_covariance(X, w, 1.0), rtol=0.05, atol=1e-3)

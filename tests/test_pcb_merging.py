@@ -1,0 +1,125 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from paramlab.console.runner import Runner
+from paramlab.engines import data
+
+SID = "pcb-merging"
+TINY = {"n_tasks": 2, "pretrain_steps": 20, "ft_steps": 15, "lam_step": 0.5}
+
+
+def run_to_end(params=None, preset="quick", seed=0):
+    h = Runner(None, record=False).start(SID, params, preset=preset, seed=seed, device="cpu")
+    assert h.wait(300)
+    assert h.status == "done", h.error
+    return h
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_torch_thread():
+    """Small full-batch matmuls: on a shared 2-core box, torch's default intra-op threads
+    spin against each other and triple the CPU time. The checks do not depend on it."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="module")
+def quick_runs():
+    return {seed: run_to_end(seed=seed) for seed in (0, 1, 2)}
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_quick_mechanism_checks_pass(quick_runs, seed):
+    v = quick_runs[seed].verdict
+    mech = [c for c in v.criteria if c.tier == "mechanism"]
+    assert len(mech) == 3 and all(c.passed for c in mech), v
+
+
+def test_verdict_reports_the_paper_tier_as_measured(quick_runs):
+    for h in quick_runs.values():
+        v = h.verdict
+        paper = [c for c in v.criteria if c.tier == "paper"]
+        assert [c.name for c in paper] == ["paper: PCB tuned - TA (pt)",
+                                           "paper: PCB tuned - TIES tuned (pt)",
+                                           "paper: PCB tuned - DARE (pt)"]
+        assert v.passed == all(c.passed for c in paper)
+        # the verdict is computed from the emitted averages, whichever way it goes
+        pcb, ta = h.history.last("avg_PCB_tuned"), h.history.last("avg_TA")
+        assert paper[0].measured == pytest.approx(pcb - ta)
+        assert paper[0].passed == (pcb - ta >= 2.0)
+        assert ("discrepancy" in v.summary) == (not v.passed)
+        assert f"TA {ta:.1f}" in v.summary
+
+
+def test_run_emits_method_by_task_table_and_lambda_curves(quick_runs):
+    hist = quick_runs[0].history
+    table = hist.tables["per_task"]
+    assert table.columns == ["rot90", "flip_lr", "invert", "noise"]
+    assert len(table.rows) == 8 and all(len(r) == 4 for r in table.cells)
+    lams, ta = hist.paired("lambda", "sweep_TA")
+    assert lams[0] == 0.0 and len(lams) == 21 and len(ta) == 21
+    # lambda = 0 is the base model for every method
+    _, pcb = hist.paired("lambda", "sweep_PCB")
+    assert ta[0] == pcb[0] == pytest.approx(hist.last("avg_base"))
+    steps, loss = hist.series("ft_loss_rot90")
+    assert steps[0] == 1 and len(steps) == 150 and loss[-1] < loss[0]
+
+
+def test_flipped_inter_balancing_fails_the_merging_works_check():
+    h = run_to_end({"pcb_inter_sign": -1})
+    crit = {c.name: c for c in h.verdict.criteria}
+    c = crit["merging works: PCB tuned - base (pt)"]
+    assert not c.passed and c.measured < 10
+    assert h.history.last("lam_PCB_tuned") == 0.0  # validation keeps the base model
+    assert crit["merging works: TA - base (pt)"].passed
+
+
+def test_same_seed_gives_identical_results_on_cpu():
+    def outcome(seed):
+        h = run_to_end(TINY, preset="default", seed=seed)
+        return {n: h.history.series(n) for n in h.history.names()}
+
+    a, b = outcome(3), outcome(3)
+    assert a == b
+    assert a != outcome(4)
+
+
+# --------------------------------------------------------------------------- data engine
+
+
+def test_digits_load_scaled_and_split_disjointly():
+    X, y = data.load_digits()
+    assert X.shape == (1797, 64) and X.dtype == np.float32 and 0 <= X.min() < X.max() == 1
+    parts = data.split(len(y), (0.4, 0.6), np.random.default_rng(0))
+    assert [len(p) for p in parts] == [719, 1078]
+    assert len(np.unique(np.concatenate(parts))) == 1797
+
+
+def test_task_transforms_are_the_stated_geometric_maps():
+    rng = np.random.default_rng(0)
+    X = rng.random((3, 64)).astype(np.float32)
+    img = X.reshape(-1, 8, 8)
+    rot = data.make_transform("rot90", rng)
+    assert np.array_equal(rot(rot(rot(rot(X)))), X)
+    assert np.array_equal(rot(X).reshape(-1, 8, 8)[:, 0, :], img[:, :, 7])
+    assert np.array_equal(data.make_transform("flip_lr", rng)(X).reshape(-1, 8, 8),
+                          img[:, :, ::-1])
+    assert np.allclose(data.make_transform("invert", rng)(X), 1 - X)
+    shifted = data.make_transform("shift", rng)(X).reshape(-1, 8, 8)
+    assert np.array_equal(shifted[:, :, 2:], img[:, :, :6]) and not shifted[:, :, :2].any()
+    perm = data.make_transform("block_perm", rng)
+    out = perm(X)
+    assert np.array_equal(np.sort(out, axis=1), np.sort(X, axis=1))  # pixels moved only
+    assert np.array_equal(perm(X), out)  # one fixed permutation
+    noisy = data.make_transform("noise", rng)(X)
+    assert 0.3 < np.std(noisy - X) < 0.4
+
+
+def test_unknown_task_is_named():
+    with pytest.raises(ValueError, match="unknown task 'blur'"):
+        data.make_transform("blur", np.random.default_rng(0))
