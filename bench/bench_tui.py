@@ -210,7 +210,11 @@ def main() -> None:
     ap.add_argument("--rate", type=int, default=5000)
     ap.add_argument("--seconds", type=float, default=30.0)
     ap.add_argument("--size", default="100x30")
+    ap.add_argument("--switch-interval", type=float, default=None,
+                    help="sys.setswitchinterval for the run (default: the app's own)")
     args = ap.parse_args()
+    if args.switch_interval:
+        sys.setswitchinterval(args.switch_interval)
     t0, c0 = time.perf_counter(), time.process_time()
     out = asyncio.run(bench(args))
     out["wall_s"] = round(time.perf_counter() - t0, 1)

@@ -96,6 +96,9 @@ class Runner:
         self.directory = runs_dir(directory)
         self.record = record
         self.handles: list[RunHandle] = []
+        # display-capped runs re-read their record for the check: one at a time, so that
+        # several long runs ending together do not hold several full histories at once
+        self._full_reads = threading.Semaphore(1)
 
     def start(self, scenario: str | Scenario, params: Params | Mapping[str, Any] | None = None,
               *, preset: str = "default", seed: int = 0, device: str = "auto",
@@ -151,7 +154,7 @@ class Runner:
                     _w.event(event, time.monotonic() - t0)
             out = drive(sc, h.params, RunContext(h.seed, h.device, should_stop=h._stop.is_set),
                         h.history, on_event=on_event,
-                        full_history=lambda: _full_history(h, writer))
+                        full_history=lambda: _full_history(h, writer, self._full_reads))
             h.verdict, h.reason, h.error = out.verdict, out.reason, out.error
             h.status = out.status
         except Exception as exc:
@@ -232,7 +235,8 @@ def drive(sc: Scenario, params: Params, ctx: RunContext, history: History, *,
                        traceback.format_exc())
 
 
-def _full_history(h: RunHandle, writer: RecordWriter | None) -> History:
+def _full_history(h: RunHandle, writer: RecordWriter | None,
+                  slots: threading.Semaphore) -> History:
     """The history `check` needs: every point. A display-capped history that dropped
     points is replaced by the record's events (the record is the full truth)."""
     if not h.history.decimated or writer is None:
@@ -240,4 +244,5 @@ def _full_history(h: RunHandle, writer: RecordWriter | None) -> History:
     from .records import iter_events
 
     writer.flush()
-    return History(iter_events(h.path))
+    with slots:
+        return History(iter_events(h.path))

@@ -50,7 +50,7 @@ register(ScenarioMeta(
 register(ScenarioMeta(
     id="naive-bayes-vs-logreg",
     title="Naive Bayes needs O(log n) samples, logistic regression O(n)",
-    theme="classical statistics",
+    theme="statistics",
     paper=Paper(
         title="Revisiting Discriminative vs. Generative Classifiers: Theory and Implications",
         authors="Chenyu Zheng, Guoqiang Wu, Fan Bao, Yue Cao, Chongxuan Li, Jun Zhu",
@@ -161,7 +161,7 @@ register(ScenarioMeta(
                   "error is much smaller than the test error; CNTK tasks on standard vision "
                   "data fall in that class.",
     entry_point=f"{_PKG}.rf_ridge_more_is_better:SCENARIO",
-    status="reproduces",
+    status="partly",
 ))
 
 register(ScenarioMeta(
@@ -265,7 +265,7 @@ register(ScenarioMeta(
 register(ScenarioMeta(
     id="debias-shrunk-predictions",
     title="Debiasing shrunk ML predictions for causal effects (LCC, Tweedie)",
-    theme="classical statistics",
+    theme="statistics",
     paper=Paper(
         title="Debiasing Machine Learning Predictions for Causal Inference Without "
               "Additional Ground Truth Data: \"One Map, Many Trials\" in Satellite-Driven "
@@ -303,7 +303,7 @@ register(ScenarioMeta(
 register(ScenarioMeta(
     id="climate-emulator-variability",
     title="Internal variability decides linear vs deep climate emulators",
-    theme="classical statistics",
+    theme="statistics",
     paper=Paper(
         title="The impact of internal variability on benchmarking deep learning climate "
               "emulators",

@@ -15,10 +15,27 @@ test. Students (the shared MLP and torch loop), all trained with Adam (lr 3e-3, 
     one-shot       the large dense model pruned to s_f at the end, without retraining
     large-dense    64 -> 512 -> 1, never pruned (reference)
 
-for s_f in {0.5, 0.75, 0.9}. Claim check (spec update, calibrated on seeds 0-2, both
-presets): test MSE ratio large-sparse / small-dense <= 1.00 at s = 0.5, <= 0.90 at 0.75,
-<= 0.75 at 0.9; one-shot MSE >= 1.5x gradual at every s. (Sparsities outside this set are
+for s_f in {0.5, 0.75, 0.9}. Claim check (spec update, calibrated on seeds 0-2): test
+MSE ratio large-sparse / small-dense <= 1.00 at s = 0.5, <= 0.90 at 0.75, <= 0.75 at
+0.9; one-shot MSE >= 1.5x gradual at every checked s. (Sparsities outside this set are
 shown but not checked.)
+
+Measured (seeds 0-2, default, 30-36 one-thread CPU s on a loaded 2-core box): ratio
+0.92/0.91/0.90 at s = 0.5, 0.79/0.83/0.81 at 0.75, 0.51/0.50/0.49 at 0.9 (the spec's
+0.58/0.49/0.50); one-shot / gradual 1.63/1.61/1.50 at 0.5, 3.3-4.2 at 0.75, 9-13 at 0.9.
+The spec's one-shot >= 1.5x at s = 0.5 is kept as a paper criterion: it holds on seeds
+0-2 (1.63/1.61/1.50) but with no margin, since one-shot pruning of half the input weights
+costs only 1.3-1.6x here (below 1.5 on some seeds of an earlier run of the same design),
+so the default check may FAIL on it for other seeds; at s >= 0.75 it holds with a wide
+margin. (A first version demoted it to a mechanism check after seeing those numbers; the
+lead reverted that: a threshold is not relaxed after a failure.) The quick preset (800 steps,
+sparsities 0.75 and 0.9 only, to fit 10 s: the 64 x 512 networks dominate the time)
+keeps the default thresholds; seeds 0-2: ratio 0.80/0.80/0.85 at 0.75 and 0.60/0.64/0.59
+at 0.9, one-shot 2.8-8.9x. Each model draws its init and batches from its own generator,
+so its numbers do not depend on which other sparsities run beside it. Controls (quick,
+seed 0): prune_output=true gives ratio 1.00 at 0.75 and 1.35 at 0.9 (fails, as the spec's
+1.23-1.29); teacher_fan_in=64 gives 0.91 and 0.99 (fails: the effect needs a
+width-limited teacher).
 
 Broken variants that must fail: `prune_output=true` (the output layer is pruned too: live
 hidden units are capped near the small-dense width; the spec measured ratio 1.23-1.29 at
@@ -49,7 +66,7 @@ from .base import (
 from .history import History
 
 RATIO_LIMITS = {0.5: 1.00, 0.75: 0.90, 0.9: 0.75}
-SPARSITY_SETS = {"0.5,0.75,0.9": (0.5, 0.75, 0.9), "0.9": (0.9,),
+SPARSITY_SETS = {"0.5,0.75,0.9": (0.5, 0.75, 0.9), "0.75,0.9": (0.75, 0.9), "0.9": (0.9,),
                  "0.5,0.75,0.9,0.95": (0.5, 0.75, 0.9, 0.95)}
 LOG_EVERY = 10
 
@@ -89,24 +106,27 @@ def run(p: PruningParams, ctx: RunContext) -> Iterator[Metric | Note | Table]:
 
     import torch
 
-    from paramlab.engines import models
+    from paramlab.engines import models, teachers
     from paramlab.engines import pruning as pr
-    from paramlab.engines import teachers
     from paramlab.engines import torch_train as tt
 
     rng = ctx.rng
     teacher = teachers.SparseReLUTeacher.draw(rng, p.d, p.teacher_width, p.teacher_fan_in)
     X_tr, y_tr, X_te, y_te = teachers.teacher_regression(rng, teacher, p.n_train, 4000)
     X_tr, y_tr, X_te, y_te = tt.to_device(ctx.device, X_tr, y_tr[:, None], X_te, y_te[:, None])
-    gen = tt.generator(ctx.seed)
     sparsities = SPARSITY_SETS[p.sparsities]
     t_start, t_end = int(p.prune_start * p.steps), int(p.prune_end * p.steps)
     mse = torch.nn.functional.mse_loss
 
-    def make(width: int):
+    # one generator per model (init and batches): a model trains the same whichever
+    # other sparsities run beside it
+    gens = {}
+
+    def make(name: str, width: int, code: int):
+        gens[name] = tt.generator(ctx.seed * 100_003 + code)
         m = models.init_normal_(models.MLP(p.d, [width], 1),
-                                [p.d**-0.5, width**-0.5], generator=gen)
-        return m.to(ctx.device)
+                                [p.d**-0.5, width**-0.5], generator=gens[name])
+        nets[name] = m.to(ctx.device)
 
     def lr_factor(t: int) -> float:  # constant while pruning, then cosine to 0
         if t <= t_end:
@@ -118,19 +138,19 @@ def run(p: PruningParams, ctx: RunContext) -> Iterator[Metric | Note | Table]:
         return first + (round((1 - s) * p.width) if p.prune_output else p.width)
 
     nets, pruners, runs = {}, {}, {}
-    nets["dense"] = make(p.width)
+    make("dense", p.width, 0)
     for s in sparsities:
-        nets[f"sparse{s}"] = make(p.width)
+        make(f"sparse{s}", p.width, 1 + round(1000 * s))
         layers = nets[f"sparse{s}"].layers if p.prune_output else nets[f"sparse{s}"].layers[:1]
         schedule = pr.CubicSchedule.spanning(s, t_start, t_end, p.events, power=p.power)
         pruners[s] = pr.GradualPruner(layers, schedule)
         h = max(1, round(nnz_large(s) / (p.d + 1)))
-        nets[f"small{s}"] = make(h)
+        make(f"small{s}", h, 5000 + round(1000 * s))
     yield Note("models: " + ", ".join(f"{k} ({models.param_count(v)} params)"
                                       for k, v in nets.items()))
 
     for name, net in nets.items():
-        opt = torch.optim.Adam(net.parameters(), lr=p.lr)
+        opt = torch.optim.Adam(net.parameters(), lr=p.lr, fused=True)  # fused: ~20% faster
         sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda i: lr_factor(i + 1))
         pruner = pruners.get(float(name[6:])) if name.startswith("sparse") else None
 
@@ -140,7 +160,7 @@ def run(p: PruningParams, ctx: RunContext) -> Iterator[Metric | Note | Table]:
             sched.step()
 
         runs[name] = tt.train(net, mse, X_tr, y_tr, opt, p.steps, batch_size=p.batch_size,
-                              gen=gen, after_step=after, eval_every=p.steps // 10,
+                              gen=gens[name], after_step=after, eval_every=p.steps // 10,
                               evaluate=lambda t, m=net: {"test": float(mse(m(X_te), y_te))})
 
     s_show = max(sparsities)
@@ -208,6 +228,10 @@ def check(history: History, p: PruningParams) -> Verdict:
     return Verdict(tuple(criteria), summary)
 
 
+_ALL_S = sorted({s for v in SPARSITY_SETS.values() for s in v})
+_NAMES = {"dense": "large-dense", **{f"sparse{s}": f"large-sparse s={s:g}" for s in _ALL_S},
+          **{f"small{s}": f"small-dense s={s:g}" for s in _ALL_S}}
+
 SCENARIO = Scenario(
     params=PruningParams,
     run=run,
@@ -215,18 +239,20 @@ SCENARIO = Scenario(
     panels=(
         Panel("test MSE vs non-zero weights (final)", series=("mse_sparse", "mse_small",
                                                                "mse_oneshot"),
-              x="nnz", logx=True, logy=True, xlabel="non-zero weights (log)",
+              x="nnz", logy=True, xlabel="non-zero weights (large-sparse; small-dense within 1%)",
               labels={"mse_sparse": "large-sparse (gradual)", "mse_small": "small-dense",
                       "mse_oneshot": "one-shot, no retrain"}),
         Panel("train loss per step", series=("loss_dense", "loss_sparse*", "loss_small*"),
-              logy=True, xlabel="step"),
+              logy=True, xlabel="step", labels={f"loss_{k}": v for k, v in _NAMES.items()}),
         Panel("test MSE during training", series=("test_dense", "test_sparse*", "test_small*"),
-              logy=True, xlabel="step"),
+              logy=True, xlabel="step", labels={f"test_{k}": v for k, v in _NAMES.items()}),
         Panel("sparsity of the most pruned model (cubic schedule)",
-              series=("schedule_s*", "sparsity_s*"), xlabel="step"),
+              series=("schedule_s*", "sparsity_s*"), xlabel="step",
+              labels={**{f"schedule_s{s}": f"schedule s_t (s_f={s:g})" for s in _ALL_S},
+                      **{f"sparsity_s{s}": "measured mask sparsity" for s in _ALL_S}}),
         Panel("final test MSE", kind="bars", table="test_mse"),
     ),
-    presets={"quick": {"steps": 800}},
+    presets={"quick": {"steps": 800, "sparsities": "0.75,0.9"}},
     watch=("loss_dense",),
     key_metric="loss_dense",
     total_steps=lambda p: p.steps + len(SPARSITY_SETS[p.sparsities]),

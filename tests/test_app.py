@@ -327,3 +327,20 @@ def test_main_screen_at_100x30_matches_its_snapshot(runs, tmp_path):
         if not os.environ.get("PARAMLAB_UPDATE_SNAPSHOTS"):
             pytest.skip("snapshot written; run again to compare")
     assert text == snap.read_text()
+
+
+def test_no_color_gives_each_series_its_own_ascii_marker(runs, tmp_path, monkeypatch):
+    monkeypatch.setenv("NO_COLOR", "1")
+    path = write_record(tmp_path / "wave.jsonl", WAVE, {}, "20250101-000000-aaaaaa")
+
+    async def go():
+        app = ParamlabApp(runs_dir=runs, scenarios=[WAVE], open_paths=[path])
+        async with app.run_test(size=(100, 30)) as pilot:
+            await wait_for(pilot, lambda: app.items)
+            await wait_for(pilot, lambda: all(p.up_to_date for p in app.screen.plots.panels))
+            await pilot.pause(0.2)
+            panel = app.screen.plots.panels[0]
+            assert app.no_color and panel.markers and panel.theme == "clear"
+            assert "* loss" in screen_text(app)  # legend with the series' marker
+
+    run(go())

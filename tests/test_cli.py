@@ -116,3 +116,26 @@ def test_replay_matches_a_verdict_with_nan_measurements(capsys, runs):
     out = capsys.readouterr()
     assert "nan" in out.out and "re-checked: same verdict as recorded" in out.out
     assert "differs" not in out.err
+
+
+def test_no_command_without_a_terminal_prints_a_one_line_hint_and_exits_2(capsys):
+    assert main([]) == 2  # pytest's stdin/stdout are not a TTY
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "needs a terminal" in err
+
+
+def test_open_of_a_missing_or_bad_record_exits_2_before_the_console_starts(capsys, tmp_path):
+    assert main(["open", str(tmp_path / "none.jsonl")]) == 2
+    assert "no such record" in capsys.readouterr().err
+    assert main(["open", str(tmp_path)]) == 2  # a folder with no records
+    assert "no records in this folder" in capsys.readouterr().err
+
+
+def test_help_and_list_do_not_import_textual():
+    import subprocess
+    import sys
+
+    code = ("import sys; from paramlab.console.cli import main; main(['list']); "
+            "assert 'textual' not in sys.modules, 'textual imported'")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr

@@ -67,3 +67,9 @@ def test_ar1_noise_has_the_stationary_std_and_lag_one_correlation():
 def test_aerosol_pattern_is_orthogonal_to_the_warming_pattern():
     pat = cl.Patterns.draw(np.random.default_rng(3), 32)
     assert abs(pat.aer @ pat.pr) < 1e-9 and abs(pat.aer.sum()) < 1e-9
+
+
+def test_same_seed_gives_identical_rmse():
+    a = run_to_end({"nn_steps": 50}, seed=3)
+    b = run_to_end({"nn_steps": 50}, seed=3)
+    assert a.history.series("pr_nn") == b.history.series("pr_nn")

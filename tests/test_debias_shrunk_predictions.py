@@ -74,3 +74,9 @@ def test_ppi_equals_oracle_when_every_unit_is_labelled():
     every = np.arange(200)
     assert np.isclose(db.ppi_difference_in_means(P, T, every, Y),
                       db.difference_in_means(Y, T))
+
+
+def test_same_seed_gives_identical_ratios():
+    small = {"n_upstream": 500, "n_calibration": 200, "trials": 5, "units": 200}
+    a, b = run_to_end(small, seed=3), run_to_end(small, seed=3)
+    assert a.history.series("ratio_tweedie_resid") == b.history.series("ratio_tweedie_resid")

@@ -29,8 +29,9 @@ from paramlab.console.plotting import Source, draw_panel
 from paramlab.scenarios.base import Panel
 
 MIN_INTERVAL = 0.1  # seconds between two redraws of one panel (10 Hz)
-COST_FACTOR = 3  # and at least this many times the drawing time of all visible panels
+COST_FACTOR = 6  # and at least this many times the drawing time of all visible panels
 
+_PAD = Style.null()  # never None: Textual's NO_COLOR filter reads every segment's style
 _SGR = re.compile(r"\x1b\[([0-9;]*)m")
 
 
@@ -79,7 +80,7 @@ def ansi_to_strips(text: str, width: int, cache: dict[str, Style]) -> list[Strip
             pos = m.end()
         if pos < len(line):
             segments.append(Segment(line[pos:], style))
-        strips.append(Strip(segments).crop_extend(0, width, None))
+        strips.append(Strip(segments).crop_extend(0, width, _PAD))
     return strips
 
 
@@ -171,11 +172,13 @@ class PlotPanel(PlotextPlot):
 
     def render_line(self, y: int) -> Strip:
         width = self.size.width
-        if self._drawn != self._wanted() and not self._building:
+        # a new size or theme redraws at once; new data waits for `poll` (rate-limited)
+        if not self._building and (self._drawn is None
+                                   or self._drawn[1:] != self._wanted()[1:]):
             self.call_later(self.redraw)
         if y < len(self._strips):
-            return self._strips[y].crop_extend(0, width, None)
-        return Strip.blank(width)
+            return self._strips[y].crop_extend(0, width, _PAD)
+        return Strip.blank(width, _PAD)
 
     def _draw(self, key: tuple) -> tuple[list[Strip], list[str], float]:
         """Runs in the app's plot thread: one panel at a time, never the UI thread."""
