@@ -1,11 +1,10 @@
 from __future__ import annotations
 
-import json
-
 import numpy as np
 import pytest
+from scenario_runs import metric_lines
+from scenario_runs import run_to_end as _run_to_end
 
-from paramlab.console.runner import Runner
 from paramlab.engines import matrix_sensing as ms
 from paramlab.scenarios import load
 from paramlab.scenarios.base import Metric
@@ -15,10 +14,7 @@ SID = "matrix-sensing-overparam"
 
 
 def run_to_end(params=None, preset="quick", seed=0, runs=None):
-    h = Runner(runs, record=runs is not None).start(SID, params, preset=preset, seed=seed)
-    assert h.wait(120)
-    assert h.status == "done", h.error
-    return h
+    return _run_to_end(SID, params, preset, seed, runs)
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
@@ -49,15 +45,6 @@ def test_check_fails_when_sym_and_asym_series_are_swapped():
 
 
 def test_same_seed_gives_identical_metric_lines(runs):
-    def metric_lines(h):
-        out = []
-        for line in h.path.read_text().splitlines():
-            d = json.loads(line)
-            if d["kind"] == "event":
-                d.pop("t")
-                out.append(d)
-        return out
-
     a = run_to_end({"T": 200}, runs=runs, seed=5)
     b = run_to_end({"T": 200}, runs=runs, seed=5)
     c = run_to_end({"T": 200}, runs=runs, seed=6)

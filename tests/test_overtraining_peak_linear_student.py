@@ -1,29 +1,17 @@
 from __future__ import annotations
 
 import pytest
+from scenario_runs import failed_paper
+from scenario_runs import run_to_end as _run_to_end
 
 from paramlab.console.plotting import render_panel
-from paramlab.console.runner import Runner
 from paramlab.scenarios import load
-
-
-@pytest.fixture(autouse=True, scope="module")
-def one_blas_thread():
-    """Small matrices: multi-threaded BLAS only thrashes on a shared, loaded CPU."""
-    from threadpoolctl import threadpool_limits
-
-    with threadpool_limits(limits=1):
-        yield
-
 
 SID = "overtraining-peak-linear-student"
 
 
 def run_to_end(params=None, preset="quick", seed=0):
-    h = Runner(None, record=False).start(SID, params, preset=preset, seed=seed)
-    assert h.wait(120)
-    assert h.status == "done", h.error
-    return h
+    return _run_to_end(SID, params, preset, seed)
 
 
 _QUICK: dict[int, object] = {}
@@ -36,8 +24,7 @@ def quick_run(seed):
     return _QUICK[seed]
 
 
-def failed(h):
-    return {c.name for c in h.verdict.criteria if c.tier == "paper" and not c.passed}
+failed = failed_paper
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])

@@ -1,13 +1,13 @@
 from __future__ import annotations
 
 import functools
-import json
 import math
 
 import numpy as np
 import pytest
+from scenario_runs import failed_paper, metric_lines
+from scenario_runs import run_to_end as _run_to_end
 
-from paramlab.console.runner import Runner
 from paramlab.engines import matrix_sensing as ms
 from paramlab.scenarios import ParamError, load
 
@@ -15,10 +15,7 @@ SID = "robust-matrix-recovery-subgradient"
 
 
 def run_to_end(params=None, preset="quick", seed=0, runs=None, status="done"):
-    h = Runner(runs, record=runs is not None).start(SID, params, preset=preset, seed=seed)
-    assert h.wait(120)
-    assert h.status == status, h.error or h.reason
-    return h
+    return _run_to_end(SID, params, preset, seed, runs, status)
 
 
 @functools.cache
@@ -26,8 +23,7 @@ def quick_run(seed):
     return run_to_end(seed=seed)
 
 
-def failed_paper_criteria(h):
-    return {c.name for c in h.verdict.criteria if c.tier == "paper" and not c.passed}
+failed_paper_criteria = failed_paper
 
 
 # ------------------------------------------------------------------ the claim check
@@ -81,15 +77,6 @@ def test_far_too_many_outliers_break_the_over_parameterized_runs():
 
 
 def test_same_seed_gives_identical_metric_lines(runs):
-    def metric_lines(h):
-        out = []
-        for line in h.path.read_text().splitlines():
-            d = json.loads(line)
-            if d["kind"] == "event":
-                d.pop("t")
-                out.append(d)
-        return out
-
     a = run_to_end({"T": 30}, runs=runs, seed=5)
     b = run_to_end({"T": 30}, runs=runs, seed=5)
     c = run_to_end({"T": 30}, runs=runs, seed=6)
