@@ -8,7 +8,7 @@ from __future__ import annotations
 import time
 from collections import deque
 from collections.abc import Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,6 +26,12 @@ from .runner import FINAL_STATUSES, RunHandle, Runner
 # Points per series kept in memory for drawing (the record keeps every event). Plots show
 # about twice their width, so this leaves ample room while bounding a long run's memory.
 DISPLAY_CAP = 4096
+# Processes that run plotext for the panels (pure Python: in the app's process it would
+# hold the GIL the UI needs, and panels would wait for each other)
+DRAW_PROCESSES = 2
+# Isolated runs get this niceness: on a saturated machine the UI (and its drawing
+# processes) win the CPU, so keys answer promptly; idle cores still go to the runs
+RUN_NICE = 10
 
 
 @dataclass(eq=False)
@@ -120,7 +126,9 @@ class _Nowhere:
 
 class ParamlabApp(App[int]):
     """`scenarios` replaces the registry (tests, demos); `open_paths` are records to
-    replay on start (`paramlab open PATH...`)."""
+    replay on start (`paramlab open PATH...`). `isolate` runs each launched scenario in
+    its own process (default: yes for registered scenarios, which a child process can
+    load by id; no for a `scenarios` list, unless their entry points import there)."""
 
     CSS_PATH = "paramlab.tcss"
     TITLE = "paramlab"
@@ -132,11 +140,27 @@ class ParamlabApp(App[int]):
 
     def __init__(self, *, runs_dir: str | Path | None = None, open_paths: Iterable[str] = (),
                  scenarios: Sequence[Scenario] | None = None,
-                 display_cap: int = DISPLAY_CAP) -> None:
+                 display_cap: int = DISPLAY_CAP, isolate: bool | None = None,
+                 draw_processes: int = DRAW_PROCESSES, run_nice: int = RUN_NICE) -> None:
         super().__init__()
+        self.isolate = scenarios is None if isolate is None else isolate
+        self.run_nice = run_nice
+        self.draw_pool: ProcessPoolExecutor | None = None
+        self.draw_processes = draw_processes
+        self.draw_ready = False  # set once the drawing processes are up
+        if self.isolate or draw_processes:
+            # now, while stderr is still the terminal's (the helpers get its descriptor):
+            # the process server starts, and imports numpy and torch, in the background
+            from .runner import process_context, warm_process_server
+
+            warm_process_server()
+            if draw_processes:
+                self.draw_pool = ProcessPoolExecutor(draw_processes,
+                                                     mp_context=process_context())
         self.runner = Runner(runs_dir)
         self.display_cap = display_cap
         self.items: list[RunItem] = []
+        self.sweeps: list = []  # console.sweep.Sweep objects started from the console
         self.frame_times: deque[float] = deque(maxlen=10_000)  # seconds per plot redraw
         # plots are drawn here, one at a time, off the UI thread (plotext is pure Python:
         # one thread is enough, and keeps each figure single-threaded)
@@ -176,10 +200,32 @@ class ParamlabApp(App[int]):
         """The main screen (the bottom of the stack); a no-op sink once it is gone."""
         return self.screen_stack[0] if self.screen_stack else _Nowhere()
 
+    def _warm_draw_pool(self) -> None:
+        from .widgets.plot_panel import warm_drawing_process
+
+        pool = self.draw_pool
+        try:
+            futures = [pool.submit(warm_drawing_process) for _ in range(self.draw_processes)]
+            for f in futures:
+                f.result(timeout=120)
+            self.draw_ready = True
+        except Exception:  # no drawing processes: the plot thread keeps drawing
+            self.draw_pool = None
+
     def on_unmount(self) -> None:
         self.plot_executor.shutdown(wait=False, cancel_futures=True)
+        if self.draw_pool is not None:
+            self.draw_pool.shutdown(wait=False, cancel_futures=True)
 
     def on_mount(self) -> None:
+        if self.draw_pool is not None:
+            # start the drawing processes from a thread: the process server may still be
+            # importing torch, and the UI must not wait for it; until they are up
+            # (`draw_ready`), panels draw in the plot thread
+            import threading
+
+            threading.Thread(target=self._warm_draw_pool, name="paramlab-draw-warm",
+                             daemon=True).start()
         if self._open_paths:  # one worker, so they appear in the order given
             paths = [Path(p) for p in self._open_paths]
             self.run_worker(lambda: [self._load_record(p, select=p == paths[-1])
@@ -190,9 +236,10 @@ class ParamlabApp(App[int]):
 
     def launch(self, scenario: Scenario, params: Params, *, preset: str = "default",
                seed: int = 0, device: str = "auto") -> RunItem:
-        """Start a run in its own thread (raises ValueError for a bad device)."""
+        """Start a run in its own thread, or process (raises ValueError for a bad device)."""
         handle = self.runner.start(scenario, params, preset=preset, seed=seed, device=device,
-                                   on_finish=self._run_finished, display_cap=self.display_cap)
+                                   on_finish=self._run_finished, display_cap=self.display_cap,
+                                   isolate=self.isolate, nice=self.run_nice)
         item = RunItem(scenario, params, seed, preset, handle=handle)
         self.items.append(item)
         self.main_screen.post_message(RunsChanged(item))
@@ -291,8 +338,11 @@ class ParamlabApp(App[int]):
         if not isinstance(self.screen, RecordsScreen):
             self.push_screen(RecordsScreen(self.runs_dir))
 
+    def active_sweeps(self) -> list:
+        return [s for s in self.sweeps if not s.finished]
+
     async def action_quit(self) -> None:
-        active = self.active_runs()
+        active = self.active_runs() + self.active_sweeps()
         if not active:
             self.exit(0)
             return
@@ -308,10 +358,14 @@ class ParamlabApp(App[int]):
         """Cancel live runs and give them a moment to write their footers."""
         for item in self.active_runs():
             item.cancel()
+        for sweep in self.active_sweeps():
+            sweep.cancel()
         deadline = time.monotonic() + 3.0
         for item in self.items:
             if item.handle is not None:
                 item.handle.wait(max(0.0, deadline - time.monotonic()))
+        for sweep in self.sweeps:  # a cancelled sweep marks its points and writes its manifest
+            sweep.wait(max(0.0, deadline + 2.0 - time.monotonic()))
         self.exit(0)
 
 

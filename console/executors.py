@@ -24,7 +24,6 @@ when asked for.
 from __future__ import annotations
 
 import concurrent.futures as cf
-import multiprocessing
 import os
 import signal
 import threading
@@ -32,9 +31,6 @@ import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, Protocol
-
-THREAD_ENV = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
-              "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS")
 
 
 class BackendError(Exception):
@@ -98,8 +94,9 @@ def _init_pool_worker(stop_flags: Any, threads: int) -> None:
     # N processes x all-core BLAS/torch pools oversubscribe the CPU, and a point's last
     # bits may depend on the thread count: one thread per process, as Dask's nanny sets
     # for its workers, so both backends give identical metrics. The environment wins.
-    for name in THREAD_ENV:
-        os.environ.setdefault(name, str(threads))
+    from .runner import one_thread_per_process
+
+    one_thread_per_process(threads)
     global _POOL_STOP
     _POOL_STOP = stop_flags
 
@@ -122,9 +119,9 @@ class PoolExecutor:
 
     def __init__(self, workers: int, *, threads_per_worker: int = 1) -> None:
         self.workers = max(1, int(workers))
-        method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() \
-            else "spawn"
-        ctx = multiprocessing.get_context(method)
+        from .runner import process_context
+
+        ctx = process_context()
         self._stop = ctx.Array("b", STOP_SLOTS, lock=False)  # one byte per live token
         self._next_slot = 0
         threads = max(1, int(threads_per_worker))

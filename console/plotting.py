@@ -14,7 +14,7 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from paramlab.scenarios.base import Panel
+from paramlab.scenarios.base import Panel, Table
 from paramlab.scenarios.history import History
 
 # (label prefix, history): one source for a run, several for an overlay of runs
@@ -44,25 +44,25 @@ def ema_debiased(ys: Sequence[float], weight: float) -> list[float]:
     return out
 
 
-def downsample(xs: list[float], ys: list[float], n_out: int) -> tuple[list[float], list[float]]:
-    """MinMaxLTTB (tsdownsample) to about n_out points; x must be increasing."""
-    if len(xs) <= n_out or n_out < 4:
-        return xs, ys
-    if any(b < a for a, b in zip(xs, xs[1:])):
-        return xs, ys  # not a time-like axis: keep every point
+def downsample(x, y, n_out: int):
+    """MinMaxLTTB (tsdownsample) to about n_out points of two float arrays; x must be
+    increasing (a series whose x is not, e.g. a metric against another, is kept whole)."""
     import numpy as np
+
+    if len(x) <= n_out or n_out < 4 or bool(np.any(np.diff(x) < 0)):
+        return x, y
     from tsdownsample import MinMaxLTTBDownsampler
 
-    x = np.asarray(xs, dtype=np.float64)
-    y = np.asarray(ys, dtype=np.float64)
     idx = MinMaxLTTBDownsampler().downsample(x, y, n_out=n_out - n_out % 2)
-    return x[idx].tolist(), y[idx].tolist()
+    return x[idx], y[idx]
 
 
 def panel_series(panel: Panel, sources: Sequence[Source], *, n_out: int | None = None,
                  logy: bool | None = None, smoothing: float = 0.0
                  ) -> tuple[list[SeriesData], list[str]]:
     """The series a panel draws, cleaned for its axes, plus notices for the user."""
+    import numpy as np
+
     logy = panel.logy if logy is None else logy
     notices: list[str] = []
     out: list[SeriesData] = []
@@ -80,15 +80,22 @@ def panel_series(panel: Panel, sources: Sequence[Source], *, n_out: int | None =
                 xs, ys = hist.paired(panel.x, name)
             if smoothing > 0:
                 ys = ema_debiased(ys, smoothing)
-            keep = [(x, y) for x, y in zip(xs, ys) if math.isfinite(x) and math.isfinite(y)
-                    and (not logy or y > 0) and (not panel.logx or x > 0)]
+            x = np.asarray(xs, dtype=np.float64)
+            y = np.asarray(ys, dtype=np.float64)
+            finite = np.isfinite(y)
+            keep = np.isfinite(x) & finite
             if logy:
-                masked += sum(1 for y in ys if math.isfinite(y) and y <= 0)
-            if not keep:
+                keep &= y > 0
+                masked += int(np.count_nonzero(finite & (y <= 0)))
+            if panel.logx:
+                keep &= x > 0
+            if not keep.any():
                 continue
-            xs, ys = [k[0] for k in keep], [k[1] for k in keep]
+            if not keep.all():
+                x, y = x[keep], y[keep]
             if n_out:
-                xs, ys = downsample(xs, ys, n_out)
+                x, y = downsample(x, y, n_out)
+            xs, ys = x.tolist(), y.tolist()
             label = panel.labels.get(name, name)
             out.append(SeriesData(f"{prefix}{label}" if prefix else label, xs, ys))
     if masked:
@@ -99,24 +106,54 @@ def panel_series(panel: Panel, sources: Sequence[Source], *, n_out: int | None =
 MARKERS = ("*", "+", "o", "x", "#", "@", "%", "=")
 
 
+@dataclass
+class PanelData:
+    """What a panel draws, read from the histories: plain, picklable data (the console
+    reads it in its process and draws it in a drawing process)."""
+
+    series: list[SeriesData]
+    notices: list[str]
+    bars: tuple[str, Table] | None = None  # (legend prefix, table) of a bars panel
+
+
+def panel_data(panel: Panel, sources: Sequence[Source], *, width: int = 80,
+               logy: bool | None = None, smoothing: float = 0.0) -> PanelData:
+    if panel.kind == "bars":
+        tables = [(p, h.tables.get(panel.table)) for p, h in sources]
+        tables = [(p, t) for p, t in tables if t is not None]
+        return PanelData([], [] if tables else ["no data yet"],
+                         tables[-1] if tables else None)
+    series, notices = panel_series(panel, sources, n_out=2 * width, logy=logy,
+                                   smoothing=smoothing)
+    if not series:
+        notices.append("no data yet")
+    return PanelData(series, notices)
+
+
 def draw_panel(plt, panel: Panel, sources: Sequence[Source], *, width: int = 80,
                logy: bool | None = None, smoothing: float = 0.0,
                markers: bool = False) -> list[str]:
     """Draw `panel` on a plotext-like `plt` (data already cleared by the caller).
     `markers=True` gives each series its own ASCII marker (for output without colour).
     Returns the notices shown (e.g. masked values)."""
+    data = panel_data(panel, sources, width=width, logy=logy, smoothing=smoothing)
+    draw_data(plt, panel, data, logy=logy, smoothing=smoothing, markers=markers)
+    return data.notices
+
+
+def draw_data(plt, panel: Panel, data: PanelData, *, logy: bool | None = None,
+              smoothing: float = 0.0, markers: bool = False) -> None:
+    """Draw what `panel_data` read (the second half of `draw_panel`)."""
     logy = panel.logy if logy is None else logy
     title = panel.title
     if panel.kind == "bars":
-        notices = _draw_bars(plt, panel, sources)
+        if data.bars is not None:
+            _draw_bars(plt, *data.bars)
     else:
-        series, notices = panel_series(panel, sources, n_out=2 * width, logy=logy,
-                                       smoothing=smoothing)
+        series = data.series
         for i, s in enumerate(series):
             style = {"marker": MARKERS[i % len(MARKERS)]} if markers else {}
             plt.plot(s.xs, s.ys, label=_ascii(s.label), **style)
-        if not series:
-            notices.append("no data yet")
         # (plotext fails on a log axis with no data, so scales are set only with data)
         if panel.logx and series:
             plt.xscale("log")
@@ -128,27 +165,20 @@ def draw_panel(plt, panel: Panel, sources: Sequence[Source], *, width: int = 80,
                 plt.yticks(*_decade_ticks([y for s in series for y in s.ys]))
         if smoothing > 0:
             title += f" (ema {smoothing:g})"
-    if notices:
-        title += " - " + "; ".join(notices)
+    if data.notices:
+        title += " - " + "; ".join(data.notices)
     plt.title(_ascii(title))
     if panel.xlabel:
         plt.xlabel(_ascii(panel.xlabel))
     if panel.ylabel:
         plt.ylabel(_ascii(panel.ylabel))
-    return notices
 
 
-def _draw_bars(plt, panel: Panel, sources: Sequence[Source]) -> list[str]:
-    tables = [(p, h.tables.get(panel.table)) for p, h in sources]
-    tables = [(p, t) for p, t in tables if t is not None]
-    if not tables:
-        return ["no data yet"]
-    prefix, table = tables[-1]
+def _draw_bars(plt, prefix: str, table: Table) -> None:
     # one group per column (e.g. task), one bar colour per row (e.g. merging method)
     values = [[v if math.isfinite(v) else 0.0 for v in row] for row in table.cells]
     plt.multiple_bar([_ascii(c) for c in table.columns], values,
                      labels=[_ascii(f"{prefix}{r}") for r in table.rows])
-    return []
 
 
 def _decade_ticks(values: list[float], most: int = 7) -> tuple[list[float], list[str]]:

@@ -69,8 +69,8 @@ class RecordWriter:
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
         # "x": never overwrite an existing record
-        self._file = open(path, "x", encoding="utf-8", buffering=1 << 16)
-        self._buffer: list[str] = []
+        self._file = open(path, "xb", buffering=1 << 16)
+        self._buffer: list[bytes] = []
         self._flush_every = flush_every
         self._flush_secs = flush_secs
         self._last_flush = time.monotonic()
@@ -79,15 +79,15 @@ class RecordWriter:
         self.flush()
 
     def _write_line(self, obj: dict[str, Any]) -> None:
-        self._buffer.append(json.dumps(obj, separators=(",", ":")))
+        self._buffer.append(json.dumps(obj, separators=(",", ":")).encode())
 
     def event(self, event: Event, t: float) -> None:
         obj = {"kind": "event", "t": round(t, 4), **event.to_dict()}
         line = orjson.dumps(obj)
         if b"null" in line:  # orjson writes NaN/inf as null: keep them (as Python's json does)
-            self._buffer.append(json.dumps(obj, separators=(",", ":")))
+            self._buffer.append(json.dumps(obj, separators=(",", ":")).encode())
         else:
-            self._buffer.append(line.decode())
+            self._buffer.append(line)
         self.events += 1
         if len(self._buffer) >= self._flush_every or (
                 time.monotonic() - self._last_flush) >= self._flush_secs:
@@ -95,7 +95,7 @@ class RecordWriter:
 
     def flush(self) -> None:
         if self._buffer:
-            self._file.write("\n".join(self._buffer) + "\n")
+            self._file.write(b"\n".join(self._buffer) + b"\n")
             self._buffer.clear()
         self._file.flush()
         self._last_flush = time.monotonic()

@@ -7,21 +7,44 @@ status, and the record's footer says what happened (with the traceback when it f
 Consumers never receive callbacks per event, so a slow consumer can never block a run:
 they read `handle.history` (thread-safe, with a `version` counter that bumps per event)
 at their own pace, and may pass `on_finish`, called once from the worker thread.
+
+`start(..., isolate=True)` runs the scenario in a child process instead (the console does
+this, so that runs emitting thousands of events a second do not compete with the UI for
+the GIL): the child drives the run and writes the record exactly as a thread would, and
+sends its events in columnar batches (about 10 a second, the plots' own rate) to the
+run's thread here, which merges them into `handle.history`. The handle looks the same
+either way; a child that dies without a result becomes a failed run whose record gets
+a footer saying so.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
+import multiprocessing
+import os
+import signal
 import threading
 import time
 import traceback
+from array import array
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from paramlab.scenarios import registry
-from paramlab.scenarios.base import Metric, Params, RunContext, Scenario, Verdict
+from paramlab.scenarios.base import (
+    Metric,
+    Note,
+    Paper,
+    Params,
+    RunContext,
+    Scenario,
+    ScenarioMeta,
+    Table,
+    Verdict,
+)
 from paramlab.scenarios.history import History
 
 from .records import RecordWriter, new_run_id, now_iso, package_versions, runs_dir
@@ -64,7 +87,8 @@ class RunHandle:
     started: float = field(default_factory=time.monotonic)
     ended: float | None = None
     total: int | None = None
-    _stop: threading.Event = field(default_factory=threading.Event, repr=False)
+    isolated: bool = False  # runs in a child process
+    _stop: Any = field(default_factory=threading.Event, repr=False)  # or a SharedFlag
     _done: threading.Event = field(default_factory=threading.Event, repr=False)
     thread: threading.Thread | None = field(default=None, repr=False)
 
@@ -103,9 +127,14 @@ class Runner:
     def start(self, scenario: str | Scenario, params: Params | Mapping[str, Any] | None = None,
               *, preset: str = "default", seed: int = 0, device: str = "auto",
               on_finish: Callable[[RunHandle], None] | None = None,
-              display_cap: int | None = None) -> RunHandle:
+              display_cap: int | None = None, isolate: bool = False,
+              nice: int = 0) -> RunHandle:
         """Validate, then start the run in its own thread. Raises only for bad input
         (unknown scenario, bad params, bad device), before anything runs.
+
+        `isolate` runs the scenario in a child process (see the module's docstring); the
+        scenario must then be loadable there by its id or its metadata's entry point.
+        `nice` raises that process's niceness (lower CPU priority when cores are busy).
 
         `display_cap` bounds `handle.history` to that many points per series (for long
         live runs in the console); the record keeps every event and, if points were
@@ -121,7 +150,20 @@ class Runner:
                            total=sc.total_steps(params))
         if display_cap is not None and path is not None:
             handle.history = History(cap=display_cap)
-        handle.thread = threading.Thread(target=self._execute, args=(handle, on_finish),
+        if isolate:
+            if sc.meta is None:
+                raise ValueError("isolate: the scenario has no metadata to load it by")
+            handle.isolated = True
+            handle._stop = SharedFlag(process_context())
+            task = {"scenario": sc.meta.id, "meta": dataclasses.asdict(sc.meta),
+                    "params": params.to_dict(), "seed": int(seed), "device": dev,
+                    "preset": preset, "run_id": run_id,
+                    "path": str(path) if path is not None else None,
+                    "nice": int(nice)}
+            target, args = self._execute_isolated, (handle, on_finish, task)
+        else:
+            target, args = self._execute, (handle, on_finish)
+        handle.thread = threading.Thread(target=target, args=args,
                                          name=f"paramlab-run-{run_id}", daemon=True)
         self.handles.append(handle)
         handle.thread.start()
@@ -136,7 +178,8 @@ class Runner:
 
     # ---------------------------------------------------------------- worker
 
-    def _execute(self, h: RunHandle, on_finish: Callable[[RunHandle], None] | None) -> None:
+    def _execute(self, h: RunHandle, on_finish: Callable[[RunHandle], None] | None,
+                 tee: Callable[[Any], None] | None = None) -> None:
         sc = h.scenario
         writer = None
         try:
@@ -148,10 +191,12 @@ class Runner:
                     "started": now_iso()})
             t0 = time.monotonic()
             h.started = t0
-            on_event = None
+            on_event = tee
             if writer is not None:
-                def on_event(event, _w=writer):
+                def on_event(event, _w=writer, _tee=tee):
                     _w.event(event, time.monotonic() - t0)
+                    if _tee is not None:
+                        _tee(event)
             out = drive(sc, h.params, RunContext(h.seed, h.device, should_stop=h._stop.is_set),
                         h.history, on_event=on_event,
                         full_history=lambda: _full_history(h, writer, self._full_reads))
@@ -170,12 +215,57 @@ class Runner:
                               "reason": h.reason, "error": h.error})
             except Exception:  # e.g. disk full: the run's outcome stays in memory
                 h.error = (h.error or "") + traceback.format_exc()
+        self._finished(h, on_finish)
+
+    @staticmethod
+    def _finished(h: RunHandle, on_finish: Callable[[RunHandle], None] | None) -> None:
         h._done.set()
         if on_finish is not None:
             try:
                 on_finish(h)
             except Exception:
                 traceback.print_exc()
+
+    def _execute_isolated(self, h: RunHandle, on_finish: Callable[[RunHandle], None] | None,
+                          task: dict[str, Any]) -> None:
+        """The parent side of an isolated run: start the child, merge its batches into
+        the history until its result arrives (or it dies), then finish the handle."""
+        end: dict[str, Any] | None = None
+        proc = None
+        try:
+            ctx = process_context()
+            receiver, sender = ctx.Pipe(duplex=False)
+            proc = ctx.Process(target=_run_in_child, args=(sender, h._stop, task),
+                               name=f"paramlab-run-{h.run_id}", daemon=True)
+            h.started = time.monotonic()
+            proc.start()
+            sender.close()  # so that the child's exit ends recv() with EOFError
+            with receiver:
+                while True:
+                    try:
+                        msg = receiver.recv()
+                    except EOFError:
+                        break
+                    if msg[0] == "batch":
+                        h.history.merge(*msg[1:])
+                    elif msg[0] == "end":
+                        end = msg[1]
+                        break
+            proc.join(10)
+        except Exception as exc:
+            end = {"status": FAILED, "error": traceback.format_exc(),
+                   "reason": f"{type(exc).__name__}: {exc}".splitlines()[0]}
+        h.ended = time.monotonic()
+        if end is None:
+            code = proc.exitcode if proc is not None else None
+            end = {"status": FAILED,
+                   "reason": f"the run's process ended without a result (exit code {code})"}
+            if h.path is not None:
+                _append_footer(h, end)
+        h.status = end["status"]
+        h.verdict = Verdict.from_dict(end["verdict"]) if end.get("verdict") else None
+        h.reason, h.error = end.get("reason", ""), end.get("error")
+        self._finished(h, on_finish)
 
 
 # -------------------------------------------------------------------- one run, anywhere
@@ -233,6 +323,191 @@ def drive(sc: Scenario, params: Params, ctx: RunContext, history: History, *,
     except Exception as exc:
         return Outcome(FAILED, None, f"{type(exc).__name__}: {exc}".splitlines()[0],
                        traceback.format_exc())
+
+
+# -------------------------------------------------------------------- child processes
+
+
+def process_context() -> Any:
+    """The multiprocessing context for runs and sweep workers: forkserver where it exists
+    (never fork: the parent has threads), else spawn."""
+    method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() \
+        else "spawn"
+    return multiprocessing.get_context(method)
+
+
+# Thread-pool sizes of BLAS / OpenMP (numpy, torch): read once, when the library loads
+THREAD_ENV = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
+              "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS")
+
+
+def one_thread_per_process(threads: int = 1) -> None:
+    """For a worker process about to import numpy / torch: size their thread pools (the
+    environment wins). Several processes each with all-core BLAS pools oversubscribe the
+    CPU (OpenBLAS threads spin), and a result's last bits may depend on the pool size."""
+    for name in THREAD_ENV:
+        os.environ.setdefault(name, str(threads))
+
+
+def warm_process_server() -> None:
+    """Start the forkserver now, with paramlab's runner imported in it, so that each
+    isolated run's process starts in milliseconds. numpy and torch are *not* preloaded:
+    they size their thread pools when imported, and each worker sizes its own.
+    Call it before anything redirects sys.stderr (a Textual app does): the helper
+    processes are handed its file descriptor. Only the resource tracker with spawn."""
+    from multiprocessing import resource_tracker
+
+    resource_tracker.ensure_running()
+    ctx = process_context()
+    if ctx.get_start_method() != "forkserver":
+        return
+    ctx.set_forkserver_preload(["paramlab.console.runner"])
+    from multiprocessing import forkserver
+
+    forkserver.ensure_running()
+
+
+def load_for_worker(scenario_id: str, meta: Mapping[str, Any] | None) -> Scenario:
+    """Load a scenario in a worker process; one registered only in the parent (a notebook,
+    a test, a benchmark) is registered here from its metadata, if its module imports."""
+    try:
+        return registry.load(scenario_id)
+    except registry.UnknownScenario:
+        if not meta:
+            raise
+        d = dict(meta)
+        d["paper"] = Paper(**d["paper"])
+        registry.register(ScenarioMeta(**d))
+        return registry.load(scenario_id)
+
+
+class SharedFlag:
+    """A stop flag shared with a child process: one byte of shared memory (reading it
+    costs a fraction of a microsecond, unlike a multiprocessing.Event's lock)."""
+
+    def __init__(self, ctx: Any) -> None:
+        self._flag = ctx.RawValue("b", 0)
+
+    def set(self) -> None:
+        self._flag.value = 1
+
+    def is_set(self) -> bool:
+        return bool(self._flag.value)
+
+
+class _RecordOnly(History):
+    """The child's history when the run is recorded: it keeps nothing (the parent holds
+    the display history, the record holds every event), so a long run's process stays
+    small; `decimated` tells the runner to check the claim on the record's events."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.decimated = True
+
+    def add(self, event: Any) -> None:
+        pass
+
+
+class _Batcher:
+    """Child side of an isolated run: collects events column-wise and sends them to the
+    parent every `every` seconds (or `most` events). If the parent is gone, the run is
+    asked to stop (it ends as cancelled, with its record's footer written)."""
+
+    def __init__(self, conn: Any, stop: Any, every: float = 0.1, most: int = 20_000) -> None:
+        self.conn, self.stop, self.every, self.most = conn, stop, every, most
+        self.broken = False
+        self._reset()
+
+    def _reset(self) -> None:
+        self.cols: dict[str, tuple[array, array]] = {}
+        self.tables: list[Table] = []
+        self.notes: list[str] = []
+        self.n = 0
+        self.last_step: float | None = None
+        self.sent = time.monotonic()
+
+    def add(self, event: Any) -> None:
+        if isinstance(event, Metric):
+            step = float(event.step)
+            self.last_step = step
+            cols = self.cols
+            for name, value in event.values.items():
+                col = cols.get(name)
+                if col is None:
+                    col = cols[name] = (array("d"), array("d"))
+                col[0].append(step)
+                col[1].append(float(value))
+        elif isinstance(event, Table):
+            self.tables.append(event)
+        elif isinstance(event, Note):
+            self.notes.append(event.text)
+        self.n += 1
+        if self.n >= self.most or time.monotonic() - self.sent >= self.every:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.n and not self.broken:
+            self.send(("batch", self.cols, self.tables, self.notes, self.n, self.last_step))
+        self._reset()
+
+    def send(self, msg: tuple) -> None:
+        try:
+            self.conn.send(msg)
+        except (BrokenPipeError, ConnectionResetError, EOFError, OSError):
+            self.broken = True
+            self.stop.set()
+
+
+def _run_in_child(conn: Any, stop: Any, task: dict[str, Any]) -> None:
+    """Entry point of an isolated run's process."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when a run stops
+    one_thread_per_process()  # several runs go at once, as a sweep's points do
+    if task.get("nice"):
+        try:
+            os.nice(task["nice"])
+        except (AttributeError, OSError):  # no nice on this platform: run as is
+            pass
+    batcher = _Batcher(conn, stop)
+    try:
+        sc = load_for_worker(task["scenario"], task["meta"])
+        params = sc.params.build(task["params"])
+    except Exception as exc:
+        batcher.send(("end", {"status": FAILED, "error": traceback.format_exc(),
+                              "reason": f"{type(exc).__name__}: {exc}".splitlines()[0]}))
+        return
+    path = Path(task["path"]) if task["path"] else None
+    h = RunHandle(task["run_id"], sc, params, task["seed"], task["device"], task["preset"],
+                  path)
+    h._stop = stop
+    if path is not None:
+        h.history = _RecordOnly()
+    runner = Runner(path.parent if path is not None else None, record=path is not None)
+    runner._execute(h, None, tee=batcher.add)
+    batcher.flush()
+    batcher.send(("end", {"status": h.status, "reason": h.reason, "error": h.error,
+                          "verdict": h.verdict.to_dict() if h.verdict else None}))
+    conn.close()
+
+
+def _append_footer(h: RunHandle, footer: dict[str, Any]) -> None:
+    """Close the record of a run whose process died: keep every line it wrote (a torn
+    last line is left for the tolerant reader to skip) and add a footer."""
+    from .records import read_footer
+
+    try:
+        if read_footer(h.path) is not None:  # type: ignore[arg-type]
+            return
+        import json
+
+        with open(h.path, "a", encoding="utf-8") as fh:  # type: ignore[arg-type]
+            fh.write("\n" + json.dumps({"kind": "footer", "events": h.history.version,
+                                        "verdict": None, "ended": now_iso(),
+                                        "elapsed": round(h.elapsed, 3), **footer},
+                                       separators=(",", ":")) + "\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+    except OSError:
+        pass
 
 
 def _full_history(h: RunHandle, writer: RecordWriter | None,

@@ -46,7 +46,6 @@ from paramlab.scenarios import registry
 from paramlab.scenarios.base import (
     Metric,
     Panel,
-    Paper,
     ParamError,
     ParamSpec,
     RunContext,
@@ -59,7 +58,15 @@ from paramlab.scenarios.base import (
 from paramlab.scenarios.history import History
 
 from .records import RecordWriter, new_run_id, now_iso, package_versions, runs_dir
-from .runner import CANCELLED, DIVERGED, DONE, FAILED, drive, resolve_device
+from .runner import (
+    CANCELLED,
+    DIVERGED,
+    DONE,
+    FAILED,
+    drive,
+    load_for_worker,
+    resolve_device,
+)
 
 MANIFEST = "sweep.json"
 MANIFEST_FORMAT = 1
@@ -279,20 +286,6 @@ def _meta_to_dict(meta: ScenarioMeta) -> dict[str, Any]:
     return dataclasses.asdict(meta)
 
 
-def _load_for_worker(scenario_id: str, meta: Mapping[str, Any] | None) -> Scenario:
-    """Load a scenario in a worker; one registered only in the driver (a notebook, a test)
-    is registered here from its metadata, if its module is importable here."""
-    try:
-        return registry.load(scenario_id)
-    except registry.UnknownScenario:
-        if not meta:
-            raise
-        d = dict(meta)
-        d["paper"] = Paper(**d["paper"])
-        registry.register(ScenarioMeta(**d))
-        return registry.load(scenario_id)
-
-
 def run_point(task: Mapping[str, Any], stop: Callable[[], bool] | None = None
               ) -> dict[str, Any]:
     """Run one point to its end in this process and return plain data: status, verdict,
@@ -305,7 +298,7 @@ def run_point(task: Mapping[str, Any], stop: Callable[[], bool] | None = None
                             "device": "cpu", "versions": {}}
     t0 = time.monotonic()
     try:
-        sc = _load_for_worker(task["scenario"], task.get("meta"))
+        sc = load_for_worker(task["scenario"], task.get("meta"))
         params = sc.params.build(task["params"])
         base["device"] = resolve_device(task.get("device", "auto"), sc.uses_torch)
         base["versions"] = package_versions(("torch",) if sc.uses_torch else ())

@@ -60,6 +60,30 @@ class History:
                 self.notes.append(event.text)
             self.version += 1
 
+    def merge(self, columns: dict[str, tuple[array, array]], tables: Iterable[Table] = (),
+              notes: Iterable[str] = (), n_events: int = 0,
+              last_step: float | None = None) -> None:
+        """Add a batch of events given column-wise ({series: (steps, values)}), as an
+        isolated run's process sends them: one lock and one C-level extend per series."""
+        with self._lock:
+            for name, (steps, values) in columns.items():
+                xs = self._steps.get(name)
+                if xs is None:
+                    xs = self._steps[name] = array("d")
+                    self._values[name] = array("d")
+                xs.extend(steps)
+                self._values[name].extend(values)
+                while self.cap is not None and len(self._steps[name]) >= self.cap:
+                    self._steps[name], self._values[name] = _compact(self._steps[name],
+                                                                     self._values[name])
+                    self.decimated = True
+            for t in tables:
+                self.tables[t.name] = t
+            self.notes.extend(notes)
+            if last_step is not None:
+                self.last_step = last_step
+            self.version += n_events
+
     # ------------------------------------------------------------------ reading
 
     def names(self) -> list[str]:
@@ -122,18 +146,21 @@ def _compact(xs: array, ys: array) -> tuple[array, array]:
     """Halve a series: the min and max of each group of four points, in step order.
     Infinities count as extremes; a NaN is kept only where its group has nothing else
     (a NaN that always won would absorb its neighbours compaction after compaction).
-    The newest point is kept as it is."""
+    The newest point is kept as it is. Vectorised (numpy, imported only here): a live
+    run's display history compacts every few thousand points, in the UI's process."""
+    import numpy as np
+
     n = len(xs) - 1
     m = n - n % 4
-    out_x, out_y = array("d"), array("d")
-    inf = math.inf
-    for i in range(0, m, 4):
-        g = ys[i:i + 4]
-        lo = min(range(4), key=lambda j: inf if g[j] != g[j] else g[j])
-        hi = max(range(4), key=lambda j: -inf if g[j] != g[j] else g[j])
-        for j in ((lo, hi) if lo < hi else (hi, lo) if hi < lo else (lo,)):
-            out_x.append(xs[i + j])
-            out_y.append(g[j])
-    out_x.extend(xs[m:])
-    out_y.extend(ys[m:])
-    return out_x, out_y
+    x = np.frombuffer(xs, dtype=np.float64)
+    y = np.frombuffer(ys, dtype=np.float64)
+    g = y[:m].reshape(-1, 4)
+    nan = np.isnan(g)
+    lo = np.argmin(np.where(nan, np.inf, g), axis=1)  # first index of the minimum
+    hi = np.argmax(np.where(nan, -np.inf, g), axis=1)
+    base = np.arange(0, m, 4)
+    pairs = np.stack([base + np.minimum(lo, hi), base + np.maximum(lo, hi)], axis=1).ravel()
+    keep = np.ones(pairs.size, dtype=bool)
+    keep[1::2] = lo != hi
+    idx = np.concatenate([pairs[keep], np.arange(m, len(xs))])
+    return array("d", x[idx].tobytes()), array("d", y[idx].tobytes())

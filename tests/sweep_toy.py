@@ -27,6 +27,8 @@ class SweepToyParams(Params):
     fail_at: int = param(-1, range=(-1, 1_000_000), help="raise at this step (-1: never)")
     nan_at: int = param(-1, range=(-1, 1_000_000), help="NaN loss at this step (-1: never)")
     sleep: float = param(0.0, range=(0.0, 1.0), help="seconds to sleep per step")
+    exit_at: int = param(-1, range=(-1, 1_000_000),
+                         help="end the whole process (os._exit) at this step (-1: never)")
 
 
 def run(p: SweepToyParams, ctx):
@@ -35,6 +37,10 @@ def run(p: SweepToyParams, ctx):
     for t in range(p.steps):
         if t == p.fail_at:
             raise RuntimeError(f"boom at step {t}")
+        if t == p.exit_at:
+            import os
+
+            os._exit(3)  # a crash that no exception handler sees
         loss = math.nan if t == p.nan_at else p.scale / (t + 1) + 0.01 * ctx.rng.random()
         yield Metric(t, {"loss": loss})
         if p.sleep:

@@ -210,8 +210,8 @@ def test_opening_a_record_replays_its_plots_and_verdict(runs, tmp_path):
             item = app.items[0]
             assert item.is_replay and item.status == "done" and item.verdict.passed
             assert item.replay_note == "re-checked: same verdict as recorded"
-            text = screen_text(app)
-            assert "PASS" in text and "final loss 0.025" in text and "signal" in text
+            await wait_for(pilot, lambda: all(t in screen_text(app) for t in (
+                "PASS", "final loss 0.025", "signal")), timeout=10)
 
     run(go())
 

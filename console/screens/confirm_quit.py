@@ -18,7 +18,8 @@ class ConfirmQuit(ModalScreen[bool]):
         self.active = active
 
     def compose(self) -> ComposeResult:
-        runs = "1 run is" if self.active == 1 else f"{self.active} runs are"
+        runs = "1 run or sweep is" if self.active == 1 else \
+            f"{self.active} runs or sweeps are"
         with Vertical(id="confirm-box"):
             yield Static(f"{runs} still going. Quit and cancel "
                          f"{'it' if self.active == 1 else 'them'}? Records are kept.")

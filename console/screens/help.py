@@ -13,6 +13,7 @@ KEYS = (
         ("/", "filter the scenario list (enter: to the list, esc: leave the box)"),
         ("up/down, enter", "move in the list; enter goes to the param form"),
         ("r, ctrl+r, enter", "run the scenario with the form's params (enter in a field)"),
+        ("w", "sweep it: grid/random values x seeds, live progress and summary plots"),
         ("tab / shift+tab", "move between fields and panes"),
     )),
     ("Runs", (
@@ -27,6 +28,11 @@ KEYS = (
         ("s", "smoothing: off, debiased EMA 0.6 / 0.9 / 0.99 (as TensorBoard)"),
         ("m", "zoom the focused panel (esc to come back)"),
         ("1 2 3", "tabs: scenarios, plots, log"),
+    )),
+    ("Sweep screen", (
+        ("ctrl+s, enter", "start the sweep (same syntax as paramlab sweep --grid/--random)"),
+        ("c", "cancel the running sweep (points stop and are marked)"),
+        ("escape", "back to the main screen (once the sweep is not running)"),
     )),
     ("App", (
         ("?", "this help"),

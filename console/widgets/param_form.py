@@ -47,6 +47,9 @@ class ParamForm(Vertical):
     class LaunchRequested(Message):
         """Enter in a field or the Run button."""
 
+    class SweepRequested(Message):
+        """The Sweep button."""
+
     def __init__(self, scenario: Scenario, *, id: str | None = None) -> None:  # noqa: A002
         super().__init__(id=id)
         self.scenario = scenario
@@ -90,6 +93,7 @@ class ParamForm(Vertical):
         yield Static("", id="form-error", classes="error", markup=False)
         with Horizontal(classes="form-buttons"):
             yield Button("Run (r)", id="run-button", variant="primary", compact=True)
+            yield Button("Sweep (w)", id="sweep-button", compact=True)
             yield Button("Defaults", id="reset-button", compact=True)
 
     @staticmethod
@@ -187,6 +191,8 @@ class ParamForm(Vertical):
         event.stop()
         if event.button.id == "run-button":
             self.post_message(self.LaunchRequested())
+        elif event.button.id == "sweep-button":
+            self.post_message(self.SweepRequested())
         elif event.button.id == "reset-button":
             self.query_one("#preset", Select).value = "default"
             self.apply_preset("default")

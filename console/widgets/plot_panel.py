@@ -1,14 +1,16 @@
-"""One scenario panel drawn with textual-plotext, through the same `draw_panel` as the
+"""One scenario panel drawn with textual-plotext, through the same drawing code as the
 headless renderer. It redraws only when its data (the sources' `version` counters), its
 size, its axes or the theme changed, and no more often than its own drawing cost allows
 (at most ~10 times a second; with two panels that take 30 ms each to draw, each waits
->= 180 ms: drawing takes at most about a third of the UI thread).
+>= 180 ms).
 
-Drawing (series read, downsampled, plotext build) runs in the app's single plot thread,
-so the UI thread stays free for keys while a panel is drawn; the UI thread only swaps in
-the finished strips. The panel uses Textual's line API: plotext's ANSI output is turned
-into strips by a small SGR parser with a style cache, several times faster than going
-through `Text.from_ansi`.
+A frame is made in three steps, none on the UI thread: the app's plot thread reads the
+histories (`panel_data`: filtered, downsampled, plain data), a drawing process runs
+plotext on it (`render_ansi`; the app keeps a small pool of them, so that the pure-Python
+plotext neither holds the UI's GIL nor waits behind the other panels), and the plot
+thread turns plotext's ANSI text into strips with a small SGR parser and a style cache
+(several times faster than `Text.from_ansi`). The UI thread only swaps the strips in.
+Without a pool (it failed, or the app has none) the plot thread draws as well.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from textual.binding import Binding
 from textual.strip import Strip
 from textual_plotext import PlotextPlot
 
-from paramlab.console.plotting import Source, draw_panel
+from paramlab.console.plotting import Source, draw_data, panel_data
 from paramlab.scenarios.base import Panel
 
 MIN_INTERVAL = 0.1  # seconds between two redraws of one panel (10 Hz)
@@ -149,12 +151,8 @@ class PlotPanel(PlotextPlot):
                         exit_on_error=False)
 
     async def _build(self, key: tuple) -> None:
-        import asyncio
-
         try:
-            loop = asyncio.get_running_loop()
-            strips, notices, cost = await loop.run_in_executor(
-                self.app.plot_executor, self._draw, key)
+            strips, notices, cost = await self._draw_async(key)
         finally:
             self._building = False
         self._strips, self.notices, self._cost = strips, notices, cost
@@ -180,16 +178,67 @@ class PlotPanel(PlotextPlot):
             return self._strips[y].crop_extend(0, width, _PAD)
         return Strip.blank(width, _PAD)
 
-    def _draw(self, key: tuple) -> tuple[list[Strip], list[str], float]:
-        """Runs in the app's plot thread: one panel at a time, never the UI thread."""
-        t0 = time.perf_counter()
+    def _job(self, key: tuple) -> tuple:
+        """Runs in the app's plot thread: what to draw, as plain picklable data."""
+        from plotext._dict import themes
+
         _, width, height, theme = key
-        plt = self.plt
-        plt.clear_figure()
-        notices = draw_panel(plt, self.panel, self.sources, width=max(width, 10),
-                             logy=self.logy, smoothing=self.smoothing, markers=self.markers)
-        plt.plotsize(width, height)
-        plt._set_size(width, height)  # as PlotextPlot.render does (textual-plotext #5)
-        plt.theme(self._get_plotext_theme_name(theme))
-        strips = ansi_to_strips(plt.build(), width, self._styles)
-        return strips, notices, time.perf_counter() - t0
+        name = self._get_plotext_theme_name(theme)
+        data = panel_data(self.panel, self.sources, width=max(width, 10), logy=self.logy,
+                          smoothing=self.smoothing)
+        return (self.panel, data, width, height, name, themes.get(name), self.logy,
+                self.smoothing, self.markers)
+
+    async def _draw_async(self, key: tuple) -> tuple[list[Strip], list[str], float]:
+        import asyncio
+
+        loop = asyncio.get_running_loop()
+        t0 = time.perf_counter()
+        job = await loop.run_in_executor(self.app.plot_executor, self._job, key)
+        text = None
+        pool = getattr(self.app, "draw_pool", None)
+        if pool is not None and getattr(self.app, "draw_ready", False):
+            try:
+                text, _ = await asyncio.wrap_future(pool.submit(render_ansi, job))
+            except Exception:  # a broken pool (a drawing process died): draw here
+                self.app.draw_pool = None
+                pool.shutdown(wait=False, cancel_futures=True)
+        if text is None:
+            text, _ = await loop.run_in_executor(self.app.plot_executor, render_ansi, job)
+        strips = await loop.run_in_executor(self.app.plot_executor, ansi_to_strips, text,
+                                            key[1], self._styles)
+        return strips, job[1].notices, time.perf_counter() - t0
+
+
+_FIGURE = None
+
+
+def render_ansi(job: tuple) -> tuple[str, float]:
+    """Draw one panel with plotext; returns its ANSI text and the seconds it took. Runs
+    in a drawing process (or, as a fallback, the plot thread): one figure per process."""
+    global _FIGURE
+    from plotext._dict import themes
+    from textual_plotext.plot import Plot
+
+    panel, data, width, height, theme_name, theme_def, logy, smoothing, markers = job
+    t0 = time.perf_counter()
+    if _FIGURE is None:
+        _FIGURE = Plot()
+    plt = _FIGURE
+    plt.clear_figure()
+    draw_data(plt, panel, data, logy=logy, smoothing=smoothing, markers=markers)
+    plt.plotsize(width, height)
+    plt._set_size(width, height)  # as PlotextPlot.render does (textual-plotext #5)
+    if theme_def is not None and theme_name not in themes:
+        themes[theme_name] = theme_def  # e.g. textual-auto-<app theme>, made in the app
+    plt.theme(theme_name)
+    return plt.build(), time.perf_counter() - t0
+
+
+def warm_drawing_process() -> int:
+    """Submitted once per drawing process at start: imports plotext there."""
+    import os
+
+    from textual_plotext.plot import Plot  # noqa: F401
+
+    return os.getpid()

@@ -145,8 +145,9 @@ class PlotsView(Vertical):
 
     # ------------------------------------------------------------------ axes
 
-    def toggle_logy(self) -> str:
-        """Flip log y of the focused panel, or of every line panel."""
+    def toggle_logy(self) -> str | None:
+        """Flip log y of the focused panel, or of every line panel. The panels' titles
+        show the new state ("(log y)"); returns a message only when nothing could flip."""
         panels = self.panels
         focused = [p for p in panels if p.has_focus]
         line_panels = [p for p in (focused or panels) if p.panel.kind == "line"]
@@ -155,15 +156,12 @@ class PlotsView(Vertical):
         for p in line_panels:
             p.logy = not p.logy
             p.redraw()
-        if focused:
-            return f"log y {'on' if line_panels[0].logy else 'off'}: {focused[0].panel.title}"
-        return "log y flipped on every panel (focus a panel to flip one)"
+        return None
 
-    def cycle_smoothing(self) -> str:
+    def cycle_smoothing(self) -> None:
+        """Next smoothing weight (off, 0.6, 0.9, 0.99); titles show "(ema w)"."""
         i = SMOOTHING.index(self.smoothing) if self.smoothing in SMOOTHING else 0
         self.smoothing = SMOOTHING[(i + 1) % len(SMOOTHING)]
         for p in self.panels:
             p.smoothing = self.smoothing
             p.redraw()
-        return (f"smoothing: debiased EMA {self.smoothing:g}" if self.smoothing
-                else "smoothing off")
