@@ -30,8 +30,6 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from textual import events
-
 from paramlab.console.app import ParamlabApp
 from paramlab.scenarios.base import (
     Criterion,
@@ -101,6 +99,8 @@ def pct(values: list[float], q: float) -> float:
 
 
 async def bench(args) -> dict:
+    from textual import events  # after the app's module, which sets TEXTUAL_FPS
+
     width, height = (int(v) for v in args.size.split("x"))
     runs_dir = Path(tempfile.mkdtemp(prefix="paramlab-bench-"))
     # isolated runs (child processes) as for registered scenarios; their processes load
