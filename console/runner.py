@@ -88,6 +88,7 @@ class RunHandle:
     ended: float | None = None
     total: int | None = None
     isolated: bool = False  # runs in a child process
+    pid: int | None = None  # that process, once started
     _stop: Any = field(default_factory=threading.Event, repr=False)  # or a SharedFlag
     _done: threading.Event = field(default_factory=threading.Event, repr=False)
     thread: threading.Thread | None = field(default=None, repr=False)
@@ -239,6 +240,7 @@ class Runner:
                                name=f"paramlab-run-{h.run_id}", daemon=True)
             h.started = time.monotonic()
             proc.start()
+            h.pid = proc.pid
             sender.close()  # so that the child's exit ends recv() with EOFError
             with receiver:
                 while True:

@@ -99,3 +99,31 @@ def test_a_scenario_the_child_cannot_import_fails_with_a_one_line_reason(toy, tm
     assert h.status == "failed"
     assert h.reason.startswith("ModuleNotFoundError") and "\n" not in h.reason
     registry._REGISTRY.pop("not-importable", None)
+
+
+def test_console_runs_are_niced_and_the_environment_can_change_it(monkeypatch):
+    from paramlab.console.app import RUN_NICE, default_run_nice
+
+    monkeypatch.delenv("PARAMLAB_RUN_NICE", raising=False)
+    assert default_run_nice() == RUN_NICE == 19
+    monkeypatch.setenv("PARAMLAB_RUN_NICE", "0")
+    assert default_run_nice() == 0
+    monkeypatch.setenv("PARAMLAB_RUN_NICE", "99")
+    assert default_run_nice() == 19
+
+
+def test_an_isolated_run_process_gets_the_niceness_asked_for(toy, tmp_path):
+    import os
+
+    h = Runner(tmp_path).start(toy, {"steps": 100000, "sleep": 0.005}, isolate=True, nice=7)
+    try:
+        for _ in range(400):
+            if (h.history.last_step or 0) >= 2:
+                break
+            h.wait(0.05)
+        assert h.pid is not None and h.pid != os.getpid()
+        assert os.getpriority(os.PRIO_PROCESS, h.pid) == os.getpriority(
+            os.PRIO_PROCESS, 0) + 7
+    finally:
+        h.cancel()
+        finish(h, timeout=10)
