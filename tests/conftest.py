@@ -78,3 +78,17 @@ def runs(tmp_path, monkeypatch):
     d = tmp_path / "runs"
     monkeypatch.setenv("PARAMLAB_RUNS", str(d))
     return d
+
+
+@pytest.fixture
+def registered_sweep_toy():
+    """The sweep toy (tests/sweep_toy.py, importable by worker processes), registered for
+    one test, then taken out of the registry again."""
+    import sweep_toy
+
+    from paramlab.scenarios import registry
+
+    registry.register(sweep_toy.META)
+    yield registry.load(sweep_toy.META.id)
+    registry._REGISTRY.pop(sweep_toy.META.id, None)
+    registry._LOADED.pop(sweep_toy.META.id, None)

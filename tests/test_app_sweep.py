@@ -6,20 +6,15 @@ import asyncio
 import json
 
 import pytest
-import sweep_toy
 from test_app import pick, screen_text, set_field, wait_for
 
 from paramlab.console.app import ParamlabApp
 from paramlab.console.screens.sweep import SweepScreen
-from paramlab.scenarios import registry
 
 
 @pytest.fixture
-def toy():
-    registry.register(sweep_toy.META)
-    yield registry.load("sweep-toy")
-    registry._REGISTRY.pop("sweep-toy", None)
-    registry._LOADED.pop("sweep-toy", None)
+def toy(registered_sweep_toy):
+    return registered_sweep_toy
 
 
 async def type_into(pilot, screen, node_id: str, text: str) -> None:

@@ -10,17 +10,13 @@ import sweep_toy
 
 from paramlab.console.records import read_record
 from paramlab.console.runner import Runner
-from paramlab.scenarios import registry
 from paramlab.scenarios.base import Metric
 from paramlab.scenarios.history import History
 
 
 @pytest.fixture
-def toy():
-    registry.register(sweep_toy.META)
-    yield registry.load("sweep-toy")
-    registry._REGISTRY.pop("sweep-toy", None)
-    registry._LOADED.pop("sweep-toy", None)
+def toy(registered_sweep_toy):
+    return registered_sweep_toy
 
 
 def finish(h, timeout=60):
@@ -98,7 +94,6 @@ def test_a_scenario_the_child_cannot_import_fails_with_a_one_line_reason(toy, tm
     h = finish(Runner(tmp_path).start(sc, isolate=True))
     assert h.status == "failed"
     assert h.reason.startswith("ModuleNotFoundError") and "\n" not in h.reason
-    registry._REGISTRY.pop("not-importable", None)
 
 
 def test_console_runs_are_niced_and_the_environment_can_change_it(monkeypatch):

@@ -8,7 +8,6 @@ import sys
 import time
 
 import pytest
-import sweep_toy
 
 from paramlab.console.cli import main
 from paramlab.console.executors import PoolExecutor
@@ -32,11 +31,8 @@ MS_SMALL = {"T": "100", "m": "200", "n": "10"}  # ~0.1 s a point
 
 
 @pytest.fixture
-def toy():
-    registry.register(sweep_toy.META)
-    yield registry.load("sweep-toy")
-    registry._REGISTRY.pop("sweep-toy", None)
-    registry._LOADED.pop("sweep-toy", None)
+def toy(registered_sweep_toy):
+    return registered_sweep_toy
 
 
 @pytest.fixture(scope="module")

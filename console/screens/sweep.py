@@ -29,6 +29,7 @@ from textual.widgets import Button, DataTable, Footer, Input, Label, Static
 from paramlab.console.headless import fmt_seconds, fmt_value
 from paramlab.console.widgets.info_line import InfoLine
 from paramlab.console.widgets.plot_panel import PlotPanel
+from paramlab.console.widgets.plots_view import short_value
 from paramlab.scenarios.base import Scenario
 
 POLL_SECONDS = 0.5
@@ -201,7 +202,7 @@ class SweepScreen(Screen):
             table.add_column("reason", key="reason")
         for p in points:
             final = (p.get("final") or {}).get(metric)
-            row = (str(p["index"]), *(_cell(p["overrides"].get(n)) for n in swept),
+            row = (str(p["index"]), *(short_value(p["overrides"].get(n)) for n in swept),
                    str(p["seed"]), p["status"],
                    f"{p['verdict']} {p.get('score') or ''}".strip() if p["verdict"] else "-",
                    fmt_value(final) if isinstance(final, (int, float)) else "-",
@@ -249,6 +250,3 @@ class SweepScreen(Screen):
             return
         self.app.pop_screen()
 
-
-def _cell(value: Any) -> str:
-    return f"{value:.4g}" if isinstance(value, float) else str(value)

@@ -30,13 +30,14 @@ MIN_PANEL_WIDTH = 44
 def differing_params(items: Sequence[RunItem]) -> list[str]:
     """One short label per run naming the params (and seed) in which the runs differ."""
     dicts = [dict(i.params.to_dict(), seed=i.seed) for i in items]
-    keys = [k for k in dicts[0] if len({_fmt(d.get(k)) for d in dicts}) > 1]
+    keys = [k for k in dicts[0] if len({short_value(d.get(k)) for d in dicts}) > 1]
     if not keys:
         return [i.short_id for i in items]
-    return [" ".join(f"{k}={_fmt(d.get(k))}" for k in keys) for d in dicts]
+    return [" ".join(f"{k}={short_value(d.get(k))}" for k in keys) for d in dicts]
 
 
-def _fmt(v) -> str:
+def short_value(v) -> str:
+    """A param value in a legend or table cell: floats to 4 significant digits."""
     return f"{v:.4g}" if isinstance(v, float) else str(v)
 
 
