@@ -52,7 +52,7 @@ from paramlab.scenarios.base import (
     Scenario,
     ScenarioMeta,
     Table,
-    _closest,
+    closest,
     event_from_dict,
 )
 from paramlab.scenarios.history import History
@@ -124,7 +124,7 @@ class SweepSpec:
 def _spec_named(specs: dict[str, ParamSpec], name: str, flag: str, item: str) -> ParamSpec:
     spec = specs.get(name)
     if spec is None:
-        close = _closest(name, list(specs))
+        close = closest(name, list(specs))
         hint = f"; did you mean {', '.join(close)}?" if close else \
             f"; known: {', '.join(specs)}"
         raise SweepError(f"{flag} {item!r}: unknown parameter {name!r}{hint}")

@@ -9,10 +9,18 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import typing
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
+
+from paramlab.engines.params import (  # noqa: F401  (re-exported)
+    ParamError,
+    Params,
+    ParamSpec,
+    check_seed,
+    closest,
+    param,
+)
 
 # --------------------------------------------------------------------------- metadata
 
@@ -46,190 +54,8 @@ class ScenarioMeta:
 
 
 # --------------------------------------------------------------------------- params
-
-
-class ParamError(ValueError):
-    """A bad parameter value; the message names the parameter, the value and what is allowed."""
-
-
-_KIND_WORDS = {int: "an integer", float: "a number", str: "a string", bool: "true or false"}
-
-
-def param(
-    default: Any,
-    *,
-    help: str,
-    range: tuple[float, float] | None = None,
-    choices: tuple[Any, ...] | None = None,
-    log: bool = False,
-) -> Any:
-    """Declare one field of a `Params` dataclass: default, valid range or choices, help text.
-
-    `log=True` marks a parameter usually varied on a log scale (sweeps and plots use it).
-    """
-    meta = {"help": help, "range": range, "choices": choices, "log": log}
-    return field(default=default, metadata={"paramlab": meta})
-
-
-@dataclass(frozen=True)
-class ParamSpec:
-    name: str
-    kind: type
-    default: Any
-    help: str
-    range: tuple[float, float] | None
-    choices: tuple[Any, ...] | None
-    log: bool
-
-    def allowed(self) -> str:
-        word = _KIND_WORDS[self.kind]
-        if self.choices is not None:
-            return "one of " + ", ".join(str(c) for c in self.choices)
-        if self.range is not None:
-            lo, hi = self.range
-            return f"{word} in [{_fmt_num(lo)}, {_fmt_num(hi)}]"
-        return word
-
-    def coerce(self, value: Any) -> Any:
-        """Turn a CLI string (or a JSON value) into this field's type, or raise ParamError."""
-        bad = ParamError(f"{self.name}: expected {self.allowed()}, got {value!r}")
-        kind = self.kind
-        if kind is bool:
-            if isinstance(value, bool):
-                out: Any = value
-            elif isinstance(value, str) and value.strip().lower() in ("true", "1", "yes", "on"):
-                out = True
-            elif isinstance(value, str) and value.strip().lower() in ("false", "0", "no", "off"):
-                out = False
-            else:
-                raise bad
-        elif kind is int:
-            if isinstance(value, bool):
-                raise bad
-            if isinstance(value, int):
-                out = value
-            elif isinstance(value, float) and value.is_integer():
-                out = int(value)
-            elif isinstance(value, str):
-                try:
-                    out = int(value.strip())
-                except ValueError:
-                    try:
-                        f = float(value)
-                    except ValueError:
-                        raise bad from None
-                    if not (math.isfinite(f) and f.is_integer()):
-                        raise bad from None
-                    out = int(f)
-            else:
-                raise bad
-        elif kind is float:
-            if isinstance(value, bool):
-                raise bad
-            if isinstance(value, (int, float)):
-                out = float(value)
-            elif isinstance(value, str):
-                try:
-                    out = float(_eval_fraction(value))
-                except ValueError:
-                    raise bad from None
-            else:
-                raise bad
-            if not math.isfinite(out):
-                raise bad
-        else:
-            if not isinstance(value, str):
-                raise bad
-            out = value.strip()
-        if self.choices is not None and out not in self.choices:
-            raise bad
-        if self.range is not None:
-            lo, hi = self.range
-            if not (lo <= out <= hi):
-                raise bad
-        return out
-
-
-def _eval_fraction(text: str) -> float:
-    """Accept '0.3', '1e-3' and simple fractions such as '1/3' for float params."""
-    text = text.strip()
-    if "/" in text:
-        num, _, den = text.partition("/")
-        return float(num) / float(den)
-    return float(text)
-
-
-def _fmt_num(x: float) -> str:
-    return str(int(x)) if float(x).is_integer() and abs(x) < 1e6 else f"{x:g}"
-
-
-@dataclass(frozen=True)
-class Params:
-    """Base of every scenario's params dataclass. Fields are declared with `param(...)`.
-
-    Subclasses may override `check_consistency` for rules that tie fields together
-    (e.g. k >= r); it returns one message per violated rule.
-    """
-
-    @classmethod
-    def specs(cls) -> list[ParamSpec]:
-        hints = typing.get_type_hints(cls)
-        out = []
-        for f in dataclasses.fields(cls):
-            meta = f.metadata.get("paramlab")
-            if meta is None:
-                continue
-            kind = hints[f.name]
-            if kind not in _KIND_WORDS:
-                raise TypeError(f"{cls.__name__}.{f.name}: unsupported param type {kind!r}")
-            out.append(ParamSpec(f.name, kind, f.default, meta["help"], meta["range"],
-                                 meta["choices"], meta["log"]))
-        return out
-
-    @classmethod
-    def build(cls, values: Mapping[str, Any] | None = None) -> Params:
-        """Validate and coerce `values` (strings or JSON values) over the defaults.
-
-        Raises ParamError with one line per problem.
-        """
-        values = dict(values or {})
-        specs = {s.name: s for s in cls.specs()}
-        errors = []
-        kwargs: dict[str, Any] = {}
-        for name, raw in values.items():
-            spec = specs.get(name)
-            if spec is None:
-                close = _closest(name, list(specs))
-                hint = f" (did you mean {', '.join(close)}?)" if close else ""
-                errors.append(f"{name}: unknown parameter{hint}; known: {', '.join(specs)}")
-                continue
-            try:
-                kwargs[name] = spec.coerce(raw)
-            except ParamError as exc:
-                errors.append(str(exc))
-        if errors:
-            raise ParamError("\n".join(errors))
-        obj = cls(**kwargs)
-        problems = obj.check_consistency()
-        if problems:
-            raise ParamError("\n".join(problems))
-        return obj
-
-    def check_consistency(self) -> list[str]:
-        return []
-
-    def to_dict(self) -> dict[str, Any]:
-        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
-
-    def replace(self, **changes: Any) -> Params:
-        return dataclasses.replace(self, **changes)
-
-
-def _closest(word: str, options: list[str], n: int = 3) -> list[str]:
-    import difflib
-
-    return difflib.get_close_matches(word, options, n=n, cutoff=0.5)
-
+# The parameter system lives in the lowest layer (engines use it too); re-exported here
+# so that a scenario module imports its whole protocol from one place.
 
 # --------------------------------------------------------------------------- events
 

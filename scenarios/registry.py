@@ -12,7 +12,7 @@ import importlib
 import sys
 from dataclasses import replace
 
-from .base import Scenario, ScenarioMeta, _closest
+from .base import Scenario, ScenarioMeta, closest
 
 ENTRY_POINT_GROUP = "paramlab.scenarios"
 
@@ -23,7 +23,7 @@ _plugins_loaded = False
 
 class UnknownScenario(KeyError):
     def __init__(self, scenario_id: str, known: list[str]) -> None:
-        close = _closest(scenario_id, known)
+        close = closest(scenario_id, known)
         if not close:  # fall back to substring matches ("matrix" -> matrix-*)
             close = [k for k in known if scenario_id.lower() in k][:3]
         hint = f"; did you mean {', '.join(close)}?" if close else "; see `paramlab list`"
