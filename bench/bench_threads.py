@@ -1,0 +1,110 @@
+"""Thread policy benchmark: every scenario's quick preset under the default policy vs one
+and two forced threads, on an idle machine and beside one busy neighbour process.
+
+    python bench/bench_threads.py [--ids ID,ID] [--reps 2] [--seed 0] [--check-all]
+
+Each cell is the wall time of `paramlab run ID --preset quick --no-record` in a fresh
+process (start-up and imports included: what a user waits for), the minimum over
+`--reps` repetitions; the thread variables (OMP_NUM_THREADS, ...) are removed from the
+environment, so "default" is paramlab's own policy. The ratio default / best per cell is
+the target (<= 1.1). The busy neighbour is a Python busy loop started and stopped here.
+
+`--check-all` also times `paramlab check --all --preset quick --seeds 0` beside the busy
+neighbour: with the default policy, and with the thread variables set to 1 by hand
+(target: within 1.2x).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import subprocess
+import sys
+import time
+
+THREAD_ENV = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
+              "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS", "PARAMLAB_USER_THREADS")
+
+
+def clean_env(threads_by_hand: int | None = None) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in THREAD_ENV}
+    if threads_by_hand is not None:
+        for name in THREAD_ENV[:5]:
+            env[name] = str(threads_by_hand)
+    return env
+
+
+@contextlib.contextmanager
+def busy_neighbour(on: bool):
+    if not on:
+        yield
+        return
+    proc = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    time.sleep(0.5)
+    try:
+        yield
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+def wall(cmd: list[str], env: dict[str, str], reps: int) -> float:
+    best = float("inf")
+    for _ in range(reps):
+        t0 = time.perf_counter()
+        out = subprocess.run(cmd, env=env, capture_output=True, text=True)
+        dt = time.perf_counter() - t0
+        if out.returncode not in (0, 1):  # 1 = an honest FAIL verdict, still a timing
+            raise SystemExit(f"{' '.join(cmd)} exited {out.returncode}:\n{out.stderr[-2000:]}")
+        best = min(best, dt)
+    return best
+
+
+def scenario_ids() -> list[str]:
+    out = subprocess.run(["paramlab", "list", "--json"], capture_output=True, text=True,
+                         check=True)
+    import json
+
+    return [d["id"] for d in json.loads(out.stdout)]
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--ids", default="", help="comma-separated scenario ids (default: all)")
+    ap.add_argument("--reps", type=int, default=1)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--check-all", action="store_true")
+    args = ap.parse_args()
+    ids = [i for i in args.ids.split(",") if i] or scenario_ids()
+    env = clean_env()
+    rows = []
+    print(f"{'scenario':36} {'cond':5} {'default':>8} {'1 thr':>8} {'2 thr':>8} "
+          f"{'def/best':>8}", flush=True)
+    for sid in ids:
+        base = ["paramlab", "run", sid, "--preset", "quick", "--no-record",
+                "--seed", str(args.seed)]
+        for cond in ("idle", "busy"):
+            with busy_neighbour(cond == "busy"):
+                t_def = wall(base, env, args.reps)
+                t1 = wall(base + ["--threads", "1"], env, args.reps)
+                t2 = wall(base + ["--threads", "2"], env, args.reps)
+            ratio = t_def / min(t1, t2)
+            rows.append((sid, cond, t_def, t1, t2, ratio))
+            print(f"{sid:36} {cond:5} {t_def:8.2f} {t1:8.2f} {t2:8.2f} {ratio:8.2f}",
+                  flush=True)
+    worst = max(r[5] for r in rows)
+    print(f"\nworst default/best ratio: {worst:.2f} (target <= 1.1)")
+    if args.check_all:
+        cmd = ["paramlab", "check", "--all", "--preset", "quick", "--seeds", str(args.seed)]
+        with busy_neighbour(True):
+            t_policy = wall(cmd, env, 1)
+            t_hand = wall(cmd, clean_env(threads_by_hand=1), 1)
+        print(f"check --all --preset quick, busy neighbour: policy {t_policy:.1f} s, "
+              f"thread variables = 1 by hand {t_hand:.1f} s, ratio {t_policy / t_hand:.2f} "
+              f"(target <= 1.2)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
