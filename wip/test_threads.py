@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 import pytest
 
 from paramlab.console.core import threads
@@ -52,9 +50,3 @@ def test_policy_limits_blas_openmp_and_torch_pools(n):
     finally:
         threads.apply_thread_policy(1)
 
-
-def _events(path):
-    lines = [json.loads(x) for x in open(path)]
-    header = lines[0]
-    body = [{k: v for k, v in e.items() if k != "t"} for e in lines[1:-1]]
-    return header, body, lines[-1]
