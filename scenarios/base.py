@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 
@@ -172,6 +172,19 @@ class Verdict:
 
     criteria: tuple[Criterion, ...]
     summary: str
+
+    @classmethod
+    def of(cls, criteria: Iterable[Criterion], summary_if_passed: str) -> Verdict:
+        """The verdict of `criteria`. Its summary is `summary_if_passed` when it passes, and
+        otherwise "claim not shown: " followed by the names of the failed deciding criteria
+        (paper tier, or all criteria when none is paper tier), so that a failure is never
+        described by a success sentence."""
+        criteria = tuple(criteria)
+        deciding = [c for c in criteria if c.tier == "paper"] or list(criteria)
+        failed = [c.name for c in deciding if not c.passed]
+        if not failed:
+            return cls(criteria, summary_if_passed)
+        return cls(criteria, "claim not shown: " + "; ".join(failed))
 
     @property
     def passed(self) -> bool:
