@@ -142,13 +142,9 @@ def check(history: History, p: MomentProbingParams) -> Verdict:
         Criterion.at_least("acc(MP-heads) - acc(LP)", acc["heads"] - acc["lp"], 0.0,
                            tier="mechanism"),
     )
-    if all(c.passed for c in criteria if c.tier == "paper"):
-        summary = (f"MP {acc['mp']:.3f} vs LP {acc['lp']:.3f} (+{gap:.3f}); MP-heads "
-                   f"{acc['heads']:.3f}; parameter-matched random control {acc['ctrl']:.3f}")
-    else:
-        summary = "claim not shown: " + "; ".join(
-            c.name for c in criteria if c.tier == "paper" and not c.passed)
-    return Verdict(criteria, summary)
+    return Verdict.of(criteria, f"MP {acc['mp']:.3f} vs LP {acc['lp']:.3f} (+{gap:.3f}); "
+                      f"MP-heads {acc['heads']:.3f}; parameter-matched random control "
+                      f"{acc['ctrl']:.3f}")
 
 
 SCENARIO = Scenario(

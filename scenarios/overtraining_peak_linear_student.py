@@ -61,6 +61,7 @@ from dataclasses import dataclass
 
 from .base import Criterion, Metric, Note, Panel, Params, RunContext, Scenario, Verdict, param
 from .history import History
+from .measure import ratio
 
 Q_GRID = (0.25, 0.5, 0.8, 1.0, 1.25, 2.0, 4.0)
 T_MIN = 0.1
@@ -159,10 +160,6 @@ def _by_q(history: History, name: str) -> dict[float, float]:
     return dict(zip(qs, vals))
 
 
-def _ratio(a: float, b: float) -> float:
-    return a / b if b > 0 else (math.inf if a > 0 else math.nan)
-
-
 def check(history: History, p: OvertrainingParams) -> Verdict:
     ot = _by_q(history, "overtraining")
     early = _by_q(history, "Eg_early_stop")
@@ -176,33 +173,28 @@ def check(history: History, p: OvertrainingParams) -> Verdict:
 
     q_peak = max(ot, key=ot.get) if ot else nan
     ot1, ot4, ot025 = ot.get(1.0, nan), ot.get(4.0, nan), ot.get(0.25, nan)
-    rel1 = _ratio(ot1, early.get(1.0, nan))
+    rel1 = ratio(ot1, early.get(1.0, nan))
     large = p.sigma0_large
-    init_gain_q2 = _ratio(init2.get(large, nan), init2.get(0.0, nan))
-    init_change_q05 = abs(_ratio(init05.get(large, nan), init05.get(0.0, nan)) - 1.0)
+    init_gain_q2 = ratio(init2.get(large, nan), init2.get(0.0, nan))
+    init_change_q05 = abs(ratio(init05.get(large, nan), init05.get(0.0, nan)) - 1.0)
 
     criteria = (
         Criterion.between("P/N with the largest overtraining", q_peak, 1.0, 1.0),
-        Criterion.at_least("overtraining ratio P/N=1 / P/N=4", _ratio(ot1, ot4), 5.0),
-        Criterion.at_least("overtraining ratio P/N=1 / P/N=0.25", _ratio(ot1, ot025), 5.0),
+        Criterion.at_least("overtraining ratio P/N=1 / P/N=4", ratio(ot1, ot4), 5.0),
+        Criterion.at_least("overtraining ratio P/N=1 / P/N=0.25", ratio(ot1, ot025), 5.0),
         Criterion.at_least("relative overtraining at P/N=1 (E_g(T)-min)/min", rel1, 0.5),
         Criterion.at_least(f"P/N=2: E_g(sigma0={large:g}) / E_g(sigma0=0)", init_gain_q2, 1.5),
         Criterion.at_most(f"P/N=0.5: |E_g(sigma0={large:g}) / E_g(sigma0=0) - 1|",
                           init_change_q05, 0.05),
         Criterion.at_most("final E_g ratio P/N=4 / P/N=1 (bigger is not worse)",
-                          _ratio(final.get(4.0, nan), final.get(1.0, nan)), 1.0,
+                          ratio(final.get(4.0, nan), final.get(1.0, nan)), 1.0,
                           tier="mechanism"),
         Criterion.at_most("train error at P/N=4, t=T (interpolation)",
                           train_final.get(4.0, nan), 1e-6, tier="mechanism"),
     )
-    if all(c.passed for c in criteria if c.tier == "paper"):
-        summary = (f"overtraining peaks at P/N=1 ({ot1:.3g} vs {ot025:.3g} at 0.25 and "
-                   f"{ot4:.3g} at 4); init sigma0={large:g} raises P/N=2 error "
-                   f"x{init_gain_q2:.2f}, P/N=0.5 changes {100 * init_change_q05:.1f}%")
-    else:
-        failed = [c.name for c in criteria if c.tier == "paper" and not c.passed]
-        summary = "claim not shown: " + "; ".join(failed)
-    return Verdict(criteria, summary)
+    return Verdict.of(criteria, f"overtraining peaks at P/N=1 ({ot1:.3g} vs {ot025:.3g} at 0.25 "
+                      f"and {ot4:.3g} at 4); init sigma0={large:g} raises P/N=2 error "
+                      f"x{init_gain_q2:.2f}, P/N=0.5 changes {100 * init_change_q05:.1f}%")
 
 
 _Q_LABELS = {f"{kind}_{_tag(q)}": f"P/N={q:g}" for q in Q_GRID

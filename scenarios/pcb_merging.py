@@ -274,14 +274,11 @@ def check(history: History, p: PCBParams) -> Verdict:
         Criterion.at_least("PCB tuned - TIES tuned (pt)", pcb - a["TIES_tuned"], -2.0,
                            tier="mechanism"),
     )
-    paper_ok = all(c.passed for c in criteria if c.tier == "paper")
     mech_ok = all(c.passed for c in criteria if c.tier == "mechanism")
-    numbers = (f"PCB tuned {pcb:.1f} vs TA {a['TA']:.1f}, TIES tuned "
-               f"{a['TIES_tuned']:.1f}, DARE {a['DARE']:.1f}, base {a['base']:.1f}")
-    head = ("paper's PCB > TA/TIES/DARE reproduces" if paper_ok else
-            "discrepancy with the paper: PCB does not beat all baselines")
-    tail = "mechanism checks hold" if mech_ok else "a mechanism check FAILED"
-    return Verdict(criteria, f"{head} ({numbers}); {tail}")
+    return Verdict.of(criteria, f"paper's PCB > TA/TIES/DARE reproduces (PCB tuned {pcb:.1f} vs "
+                      f"TA {a['TA']:.1f}, TIES tuned {a['TIES_tuned']:.1f}, DARE "
+                      f"{a['DARE']:.1f}, base {a['base']:.1f}); "
+                      + ("mechanism checks hold" if mech_ok else "a mechanism check FAILED"))
 
 
 SCENARIO = Scenario(
