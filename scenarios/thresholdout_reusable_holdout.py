@@ -38,6 +38,7 @@ from dataclasses import dataclass
 
 from .base import Criterion, Metric, Note, Panel, Params, RunContext, Scenario, Verdict, param
 from .history import History
+from .measure import maximum
 
 K_GRID = (10, 20, 50, 100, 200, 300, 500, 1000, 2000)
 
@@ -112,8 +113,8 @@ def check(history: History, p: ThresholdoutParams) -> Verdict:
     last = history.last
     gap_thr = last("gap_thr")
     if p.signal_strength > 0:
-        best = max(history.series("thr_fresh")[1] or [math.nan])
-        best_std = max(history.series("std_fresh")[1] or [math.nan])
+        best = maximum(history.series("thr_fresh")[1])
+        best_std = maximum(history.series("std_fresh")[1])
         criteria = (
             Criterion.at_least("Thresholdout analyst: best fresh accuracy over k", best, 0.55),
             Criterion.at_least("best fresh: Thresholdout - standard analyst", best - best_std,
@@ -135,10 +136,7 @@ def check(history: History, p: ThresholdoutParams) -> Verdict:
         summary = (f"k={p.k_max}: standard holdout reports {last('std_holdout'):.3f}, "
                    f"Thresholdout {last('thr_holdout'):.3f}; fresh {last('std_fresh'):.3f} / "
                    f"{last('thr_fresh'):.3f}")
-    failed = [c.name for c in criteria if c.tier == "paper" and not c.passed]
-    if failed:
-        summary = "claim not shown: " + "; ".join(failed) + " (" + summary + ")"
-    return Verdict(criteria, summary)
+    return Verdict.of(criteria, summary)
 
 
 SCENARIO = Scenario(
