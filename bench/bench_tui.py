@@ -81,7 +81,7 @@ HOSE = Scenario(
                                                               series=("grad_norm",))),
     key_metric="loss", total_steps=lambda p: int(p.rate * p.seconds),
     meta=ScenarioMeta(id="bench-firehose", title="synthetic high-rate run", theme="bench",
-                      paper=Paper("none", "none", 2025), claim="-", paper_reports="-",
+                      paper=Paper("none", "none", 2025), claim="-",
                       entry_point="bench_tui:HOSE"))
 
 

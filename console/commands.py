@@ -65,8 +65,8 @@ def cmd_list(args) -> int:
     if args.json:
         print(json.dumps([{"id": m.id, "theme": m.theme, "title": m.title,
                            "paper": m.paper.title, "authors": m.paper.authors,
-                           "year": m.paper.year, "arxiv": m.paper.arxiv, "claim": m.claim,
-                           "status": m.status} for m in metas], indent=2))
+                           "year": m.paper.year, "arxiv": m.paper.arxiv,
+                           "claim": m.claim} for m in metas], indent=2))
         return EXIT_OK
     idw = max(len(m.id) for m in metas)
     thw = max(len(m.theme) for m in metas)
@@ -86,9 +86,9 @@ def cmd_show(args) -> int:
     arxiv = f", arXiv {m.paper.arxiv}" if m.paper.arxiv else ""
     print(f"paper:   {m.paper.title}")
     print(f"         {m.paper.authors} ({m.paper.year}{arxiv})")
-    print(f"theme:   {m.theme}    status at toy scale: {m.status or '-'}")
+    print(f"theme:   {m.theme}    status at toy scale: {sc.status or '-'}")
     print(f"claim:   {m.claim}")
-    print(f"paper reports: {m.paper_reports}")
+    print(f"paper reports: {sc.paper_reports}")
     print("\nparams:")
     specs = sc.params.specs()
     nw = max(len(s.name) for s in specs)

@@ -72,7 +72,7 @@ def format_verdict(verdict: Verdict | None, scenario: Scenario | None = None,
             lines.append(f"  {tier:<9} {mark}  {c.name.ljust(nw)}  "
                          f"{fmt_value(c.measured):>11}  {c.threshold}")
     if scenario is not None and scenario.meta is not None:
-        lines.append(f"paper reports: {scenario.meta.paper_reports}")
+        lines.append(f"paper reports: {scenario.paper_reports}")
     return "\n".join(lines)
 
 

@@ -15,8 +15,17 @@ from .base import (
                    Verdict,
                    param,
 )
-from .registry import UnknownScenario, all_meta, get_meta, load, register
+from .registry import (
+    ScenarioLoadError,
+    UnknownScenario,
+    all_meta,
+    get_meta,
+    load,
+    module_for,
+    register,
+)
 
 __all__ = ["Criterion", "Metric", "Note", "Panel", "Paper", "Params", "ParamError",
            "RunContext", "Scenario", "ScenarioMeta", "Table", "Verdict", "param",
-           "UnknownScenario", "all_meta", "get_meta", "load", "register"]
+           "ScenarioLoadError", "UnknownScenario", "all_meta", "get_meta", "load",
+           "module_for", "register"]

@@ -41,16 +41,20 @@ class Paper:
 
 @dataclass(frozen=True)
 class ScenarioMeta:
-    """What `paramlab list` and `show` print. Registered without importing the module."""
+    """What `paramlab list` prints. Registered without importing the scenario's module.
+
+    A built-in scenario's module follows from its id (`paramlab.scenarios.<id with '-'
+    replaced by '_'>`, attribute `SCENARIO`; see `registry.module_for`); `entry_point`
+    ("module:attribute") is only for third-party plug-ins and tests. What the paper
+    reports, the status at toy scale and the notes live on the `Scenario` itself.
+    """
 
     id: str
     title: str
     theme: str
     paper: Paper
     claim: str
-    paper_reports: str  # the paper's own result (a number or a sentence)
-    entry_point: str  # "module:attribute" of the Scenario object, imported on first use
-    status: str = ""  # e.g. "reproduces", "partly", "does not reproduce at toy scale"
+    entry_point: str = ""  # "module:attribute" of a plug-in's Scenario ("" for built-ins)
 
 
 # --------------------------------------------------------------------------- params
@@ -262,6 +266,8 @@ class Scenario:
     total_steps: Callable[[Any], int | None] = lambda p: None
     uses_torch: bool = False
     notes: str = ""  # longer documentation shown by `paramlab show`
+    paper_reports: str = ""  # the paper's own result (a number or a sentence)
+    status: str = ""  # at toy scale: "reproduces", "partly", "does not reproduce", ...
     meta: ScenarioMeta | None = None  # filled in by the registry on load
 
     def preset_names(self) -> list[str]:

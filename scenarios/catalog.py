@@ -1,11 +1,14 @@
-"""The built-in scenarios: metadata only. Each module is imported when a run starts."""
+"""The built-in scenarios: what `paramlab list` shows (id, title, theme, paper, claim).
+
+Each scenario's module, `paramlab.scenarios.<id with '-' replaced by '_'>`, is imported
+only when the scenario is loaded; what the paper reports, the status at toy scale and the
+notes are fields of the module's `SCENARIO`.
+"""
 
 from __future__ import annotations
 
 from .base import Paper, ScenarioMeta
 from .registry import register
-
-_PKG = "paramlab.scenarios"
 
 register(ScenarioMeta(
     id="matrix-sensing-overparam",
@@ -18,11 +21,6 @@ register(ScenarioMeta(
     claim="Symmetric XX^T GD with k > r converges only sublinearly (Omega(1/T^2)) while "
           "k = r is linear; asymmetric FG^T with k > r converges linearly, faster with "
           "larger init scale alpha, and imbalance between F and G helps.",
-    paper_reports="sym k>r: error >= Omega(1/T^2) (polynomial); sym k=r and asym k>r: "
-                  "exp(-Omega(T)) and exp(-Omega(alpha^2 T)) (linear); a one-step "
-                  "modification makes the asymmetric rate independent of alpha.",
-    entry_point=f"{_PKG}.matrix_sensing_overparam:SCENARIO",
-    status="reproduces",
 ))
 
 register(ScenarioMeta(
@@ -38,13 +36,6 @@ register(ScenarioMeta(
           "over-estimated rank r' > r and a dense fraction of gross outliers, where l2 "
           "methods fail; small init nullifies over-parameterization (smaller alpha, "
           "smaller error).",
-    paper_reports="Abstract: SubGM with small init is agnostic to over-parameterization "
-                  "and noise; small init nullifies over-parameterization (an exponential "
-                  "improvement in the convergence rate) and SubGM converges to the true "
-                  "solution even under arbitrarily large and arbitrarily dense noise; with "
-                  "Gaussian measurements the sample size needed is independent of r'.",
-    entry_point=f"{_PKG}.robust_matrix_recovery_subgradient:SCENARIO",
-    status="partly",
 ))
 
 register(ScenarioMeta(
@@ -58,12 +49,6 @@ register(ScenarioMeta(
     claim="Multiclass naive Bayes approaches its asymptotic (here Bayes) error with "
           "O(log n) samples while multiclass logistic regression needs O(n), n the feature "
           "dimension; misspecified NB shows 'two regimes' (NB first, LR at large m).",
-    paper_reports="Theory: NB needs O(log n) samples, LR O(n). Gaussian-mixture simulation "
-                  "(K up to 7, n up to 1000): NB reaches the Bayes error with far fewer "
-                  "samples than LR, and its sample need barely grows with n; on pretrained "
-                  "vision features NB converges faster and wins in few-shot cases.",
-    entry_point=f"{_PKG}.naive_bayes_vs_logreg:SCENARIO",
-    status="reproduces",
 ))
 
 register(ScenarioMeta(
@@ -78,12 +63,6 @@ register(ScenarioMeta(
           "labels fits every training label (noise included) after one step while testing "
           "at chance (it is then a linear classifier); later it reaches near-optimal test "
           "accuracy while still fitting the flipped labels.",
-    paper_reports="After the first GD step: 100% train accuracy (noisy labels fitted), test "
-                  "accuracy close to 50%; after more steps: near-optimal test accuracy "
-                  "(Bayes-optimal given the label noise) while still interpolating the noisy "
-                  "training labels.",
-    entry_point=f"{_PKG}.xor_benign_overfitting_grokking:SCENARIO",
-    status="reproduces",
 ))
 
 register(ScenarioMeta(
@@ -97,12 +76,6 @@ register(ScenarioMeta(
           "overtraining (final test error minus the early-stopping optimum) is worst when "
           "#params P ~ #samples N and shrinks when the student is made smaller or larger; "
           "for P > N a frozen subspace keeps the init, so large initial weights hurt.",
-    paper_reports="Test error at the end of training diverges near alpha = N/P = 1 (the "
-                  "smallest eigenvalue of the data covariance goes to 0) while early "
-                  "stopping stays near-optimal; over-parameterized students need small "
-                  "initial weights; larger networks do not harm generalization.",
-    entry_point=f"{_PKG}.overtraining_peak_linear_student:SCENARIO",
-    status="reproduces",
 ))
 
 register(ScenarioMeta(
@@ -116,11 +89,6 @@ register(ScenarioMeta(
     claim="Variations of parameters correspond to variations of residuals through -X (a "
           "dual flow); the OLS estimator and the minimum residual, orthogonal to the data, "
           "are related by limit preservation; OLS is the best linear unbiased estimator.",
-    paper_reports="No numbers (a conceptual paper): the dual flow, OLS / minimum-residual "
-                  "correspondence and Gauss-Markov optimality are stated as theorems of the "
-                  "categorical formulation.",
-    entry_point=f"{_PKG}.gauss_markov_residuals:SCENARIO",
-    status="reproduces",
 ))
 
 register(ScenarioMeta(
@@ -134,12 +102,6 @@ register(ScenarioMeta(
     claim="Adaptively chosen queries overfit a reused holdout (reported accuracy far above "
           "the truth); Thresholdout, answering from the training set unless it disagrees "
           "with the holdout by more than a noisy threshold, keeps the answers valid.",
-    paper_reports="Science 2015 Fig. 1 (n = d = 10,000, no signal): the reused holdout "
-                  "reports about 0.63 accuracy for the selected classifier while the true "
-                  "accuracy is 0.5; Thresholdout's answers stay near 0.5 and still let real "
-                  "signal through.",
-    entry_point=f"{_PKG}.thresholdout_reusable_holdout:SCENARIO",
-    status="reproduces",
 ))
 
 register(ScenarioMeta(
@@ -155,13 +117,6 @@ register(ScenarioMeta(
           "monotonically in #features and #samples (infinite width is optimal); on tasks "
           "with power-law eigenstructure the optimum needs near-zero train error "
           "(overfitting is obligatory), unlike noisy tasks that need a ridge.",
-    paper_reports="Test risk of RF regression decreases monotonically with both the number "
-                  "of features and the number of samples when the ridge is tuned; for "
-                  "powerlaw tasks near-optimal performance is only reached when the training "
-                  "error is much smaller than the test error; CNTK tasks on standard vision "
-                  "data fall in that class.",
-    entry_point=f"{_PKG}.rf_ridge_more_is_better:SCENARIO",
-    status="partly",
 ))
 
 register(ScenarioMeta(
@@ -176,12 +131,6 @@ register(ScenarioMeta(
           "training set and the learned hypothesis give that hypothesis errors that differ "
           "by about 0.5, so no bound depending only on (S, h) is uniformly tight; with many "
           "samples per parameter the gap vanishes.",
-    paper_reports="A theorem, no experiments: no bound that depends only on (S, h) can be "
-                  "uniformly tight in the over-parameterized setting; for algorithm-dependent "
-                  "bounds, a trade-off between the algorithm's accuracy and the bound's "
-                  "tightness.",
-    entry_point=f"{_PKG}.generalization_bounds_not_tight:SCENARIO",
-    status="reproduces",
 ))
 
 register(ScenarioMeta(
@@ -195,12 +144,6 @@ register(ScenarioMeta(
     claim="For a mixed graph whose directed part may be cyclic, the covariance entries have a "
           "closed form as sums over one-connections divided by det(I - Lambda)^2; when the "
           "graph is simple, the parametrization is generically finite-to-one.",
-    paper_reports="Theorems, no experiments: the closed-form expression for Sigma in terms of "
-                  "one-connections, and generic finite-to-one-ness of the parametrization for "
-                  "every simple mixed graph (plus an algorithm to search the vanishing ideal, "
-                  "not reproduced here).",
-    entry_point=f"{_PKG}.one_connection_sem:SCENARIO",
-    status="reproduces",
 ))
 
 register(ScenarioMeta(
@@ -215,11 +158,6 @@ register(ScenarioMeta(
     claim="Weighting each task vector entry by intra-balancing exp(n norm(|tau|)^2) times "
           "inter-balancing tanh(tau_i * sum tau), dropping low scores and rescaling, gives a "
           "training-free merge that beats Task Arithmetic, TIES and DARE.",
-    paper_reports="PCB-Merging outperforms Task Arithmetic, TIES and DARE by about 1-4 points "
-                  "of average accuracy across T5, ViT and LLM merging benchmarks (NeurIPS "
-                  "2024).",
-    entry_point=f"{_PKG}.pcb_merging:SCENARIO",
-    status="partly",
 ))
 
 register(ScenarioMeta(
@@ -235,12 +173,6 @@ register(ScenarioMeta(
           "a sequence of linear systems with total cost approaching the best fixed omega in "
           "hindsight (sublinear regret), far below Gauss-Seidel; a contextual bandit "
           "approaches the instance-optimal policy.",
-    paper_reports="Tsallis-INF's cumulative iterations approach those of the best fixed "
-                  "omega over 5000 shifted-Laplacian systems (averaged over 40 trials); "
-                  "ChebCB, using the diagonal shift as context, approaches the "
-                  "instance-optimal omega; both come with sublinear regret guarantees.",
-    entry_point=f"{_PKG}.sor_bandit_relaxation:SCENARIO",
-    status="partly",
 ))
 
 register(ScenarioMeta(
@@ -254,12 +186,6 @@ register(ScenarioMeta(
           "the features (kernel regime); the Maximal Update Parametrization keeps feature "
           "learning Theta(1) at every width, wider muP nets do better and beat the NTK "
           "limit, and the optimal learning rate transfers across widths.",
-    paper_reports="Every abc-parametrization is either in the kernel regime or learns features "
-                  "(dichotomy); muP is the maximal feature-learning one. The muP limits beat "
-                  "the NTK and finite-width nets on Word2Vec and Omniglot MAML, and "
-                  "performance improves with width.",
-    entry_point=f"{_PKG}.mup_feature_learning:SCENARIO",
-    status="reproduces",
 ))
 
 register(ScenarioMeta(
@@ -275,12 +201,6 @@ register(ScenarioMeta(
     claim="Accuracy-trained predictions shrink toward the mean, so treatment effects "
           "estimated on them are attenuated; linear calibration (LCC) and Tweedie's "
           "correction, fitted upstream only, remove most of the bias without fresh labels.",
-    paper_reports="Shrinkage attenuates effects; both LCC and Tweedie's correction reduce "
-                  "the attenuation, Tweedie's giving nearly unbiased treatment effects, "
-                  "meeting or beating approaches that need retraining or new labels (PPI) "
-                  "in simulations and on DHS wealth data.",
-    entry_point=f"{_PKG}.debias_shrunk_predictions:SCENARIO",
-    status="reproduces",
 ))
 
 register(ScenarioMeta(
@@ -293,11 +213,6 @@ register(ScenarioMeta(
         year=2023, arxiv="2307.11342"),
     claim="A linear classifier on the feature distribution of frozen tokens, approximated by "
           "their first and second moments, beats linear probing on the mean token.",
-    paper_reports="ViT-B/16 (IN-21K): linear probing 82.04% on ImageNet-1K and 75.9% on "
-                  "NABirds; MP significantly outperforms LP on ten benchmarks at low "
-                  "training cost, and MP+ (with PSRP) is state of the art.",
-    entry_point=f"{_PKG}.moment_probing:SCENARIO",
-    status="partly",
 ))
 
 register(ScenarioMeta(
@@ -313,13 +228,6 @@ register(ScenarioMeta(
           "on precipitation because the network overfits internal variability; with "
           "50-member ensemble means the deep emulator wins on precipitation, while "
           "temperature stays best emulated linearly.",
-    paper_reports="LPS outperforms the 100M-parameter ClimaX on 3 of 4 ClimateBench "
-                  "variables, notably surface temperature and precipitation; with 50-member "
-                  "MPI-ESM1.2-LR ensemble-mean targets LPS stays more accurate on "
-                  "temperature but is outperformed by a deep learning emulator on "
-                  "precipitation.",
-    entry_point=f"{_PKG}.climate_emulator_variability:SCENARIO",
-    status="reproduces",
 ))
 
 register(ScenarioMeta(
@@ -333,10 +241,4 @@ register(ScenarioMeta(
     claim="Gradual magnitude pruning with a cubic sparsity schedule, applied during "
           "training, gives large-sparse models that consistently beat small-dense models "
           "with the same number of non-zero parameters, by more at higher sparsity.",
-    paper_reports="Across Inception V3, MobileNet, a Penn Treebank LSTM and GNMT, "
-                  "large-sparse models consistently outperform small-dense ones of equal "
-                  "memory footprint, with up to 10x fewer non-zero parameters at minimal "
-                  "loss in accuracy.",
-    entry_point=f"{_PKG}.gradual_magnitude_pruning:SCENARIO",
-    status="reproduces",
 ))

@@ -195,4 +195,8 @@ SCENARIO = Scenario(
     key_metric="beta_err",
     total_steps=lambda p: p.steps,
     notes=__doc__ or "",
+    paper_reports="No numbers (a conceptual paper): the dual flow, OLS / minimum-residual "
+                  "correspondence and Gauss-Markov optimality are stated as theorems of the "
+                  "categorical formulation.",
+    status="reproduces",
 )

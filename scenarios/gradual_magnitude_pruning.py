@@ -258,4 +258,9 @@ SCENARIO = Scenario(
     total_steps=lambda p: p.steps + len(SPARSITY_SETS[p.sparsities]),
     uses_torch=True,
     notes=__doc__ or "",
+    paper_reports="Across Inception V3, MobileNet, a Penn Treebank LSTM and GNMT, "
+                  "large-sparse models consistently outperform small-dense ones of equal "
+                  "memory footprint, with up to 10x fewer non-zero parameters at minimal "
+                  "loss in accuracy.",
+    status="reproduces",
 )

@@ -225,4 +225,9 @@ SCENARIO = Scenario(
     key_metric="err_nb",
     total_steps=lambda p: _total_steps(p),
     notes=__doc__ or "",
+    paper_reports="Theory: NB needs O(log n) samples, LR O(n). Gaussian-mixture simulation "
+                  "(K up to 7, n up to 1000): NB reaches the Bayes error with far fewer "
+                  "samples than LR, and its sample need barely grows with n; on pretrained "
+                  "vision features NB converges faster and wins in few-shot cases.",
+    status="reproduces",
 )

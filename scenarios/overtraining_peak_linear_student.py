@@ -219,4 +219,9 @@ SCENARIO = Scenario(
     key_metric="Eg_q1",
     total_steps=lambda p: p.n_times + len(Q_GRID) + len({0.0, 1.0, p.sigma0_large}),
     notes=__doc__ or "",
+    paper_reports="Test error at the end of training diverges near alpha = N/P = 1 (the "
+                  "smallest eigenvalue of the data covariance goes to 0) while early "
+                  "stopping stays near-optimal; over-parameterized students need small "
+                  "initial weights; larger networks do not harm generalization.",
+    status="reproduces",
 )

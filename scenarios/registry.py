@@ -1,9 +1,10 @@
 """Scenario registry with lazy entry points (as Gymnasium's `register`/`make`).
 
 Registering stores a small `ScenarioMeta`; the scenario module, and with it numpy or
-torch, is imported only by `load(id)`. Built-in scenarios are listed in `catalog.py`;
-third-party packages add theirs through the entry-point group `paramlab.scenarios`,
-whose entries resolve to a `ScenarioMeta` (or a callable returning one).
+torch, is imported only by `load(id)`. Built-in scenarios are listed in `catalog.py` and
+live in `paramlab.scenarios.<id with '-' replaced by '_'>`; third-party packages add
+theirs through the entry-point group `paramlab.scenarios`, whose entries resolve to a
+`ScenarioMeta` (or a callable returning one) naming its `entry_point`.
 """
 
 from __future__ import annotations
@@ -19,6 +20,11 @@ ENTRY_POINT_GROUP = "paramlab.scenarios"
 _REGISTRY: dict[str, ScenarioMeta] = {}
 _LOADED: dict[str, Scenario] = {}
 _plugins_loaded = False
+
+
+class ScenarioLoadError(Exception):
+    """A registered scenario whose module does not import or holds no Scenario. The
+    message is one line: "scenario 'x': cannot import m: ModuleNotFoundError: ..."."""
 
 
 class UnknownScenario(KeyError):
@@ -73,16 +79,39 @@ def get_meta(scenario_id: str) -> ScenarioMeta:
         raise UnknownScenario(scenario_id, list(_REGISTRY)) from None
 
 
+def module_for(meta: ScenarioMeta) -> str:
+    """Where the scenario's Scenario object lives, as "module:attribute": the metadata's
+    `entry_point` when given (plug-ins, tests), else the built-in module named by the id."""
+    if meta.entry_point:
+        return meta.entry_point
+    return f"{__package__}.{meta.id.replace('-', '_')}:SCENARIO"
+
+
+def _first_line(exc: BaseException) -> str:
+    text = f"{type(exc).__name__}: {exc}".strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
 def load(scenario_id: str) -> Scenario:
-    """Import the scenario's module (first call only) and return its Scenario."""
+    """Import the scenario's module (first call only) and return its Scenario.
+    Raises UnknownScenario for an unregistered id, ScenarioLoadError (one line) when the
+    module does not import or holds no Scenario."""
     if scenario_id in _LOADED:
         return _LOADED[scenario_id]
     meta = get_meta(scenario_id)
-    module_name, _, attr = meta.entry_point.partition(":")
-    module = importlib.import_module(module_name)
-    scenario = getattr(module, attr or "SCENARIO")
+    target = module_for(meta)
+    module_name, _, attr = target.partition(":")
+    attr = attr or "SCENARIO"
+    try:
+        module = importlib.import_module(module_name)
+    except Exception as exc:
+        raise ScenarioLoadError(f"scenario {scenario_id!r}: cannot import {module_name}: "
+                                f"{_first_line(exc)}") from exc
+    scenario = getattr(module, attr, None)
     if not isinstance(scenario, Scenario):
-        raise TypeError(f"{meta.entry_point} is not a Scenario")
+        what = "nothing" if scenario is None else f"a {type(scenario).__name__}"
+        raise ScenarioLoadError(f"scenario {scenario_id!r}: {module_name}.{attr} is {what}, "
+                                f"not a Scenario")
     scenario = replace(scenario, meta=meta)
     _LOADED[scenario_id] = scenario
     return scenario

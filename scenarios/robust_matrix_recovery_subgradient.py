@@ -234,4 +234,10 @@ SCENARIO = Scenario(
     key_metric="err_over_a",
     total_steps=lambda p: p.T,
     notes=__doc__ or "",
+    paper_reports="Abstract: SubGM with small init is agnostic to over-parameterization "
+                  "and noise; small init nullifies over-parameterization (an exponential "
+                  "improvement in the convergence rate) and SubGM converges to the true "
+                  "solution even under arbitrarily large and arbitrarily dense noise; with "
+                  "Gaussian measurements the sample size needed is independent of r'.",
+    status="partly",
 )

@@ -216,4 +216,9 @@ SCENARIO = Scenario(
     key_metric="avg_tsallis_inf",
     total_steps=lambda p: p.T + p.K,
     notes=__doc__ or "",
+    paper_reports="Tsallis-INF's cumulative iterations approach those of the best fixed "
+                  "omega over 5000 shifted-Laplacian systems (averaged over 40 trials); "
+                  "ChebCB, using the diagonal shift as context, approaches the "
+                  "instance-optimal omega; both come with sublinear regret guarantees.",
+    status="partly",
 )

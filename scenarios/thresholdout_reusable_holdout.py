@@ -158,4 +158,9 @@ SCENARIO = Scenario(
     key_metric="gap_std",
     total_steps=lambda p: len(k_values(p)) - 1,
     notes=__doc__ or "",
+    paper_reports="Science 2015 Fig. 1 (n = d = 10,000, no signal): the reused holdout "
+                  "reports about 0.63 accuracy for the selected classifier while the true "
+                  "accuracy is 0.5; Thresholdout's answers stay near 0.5 and still let real "
+                  "signal through.",
+    status="reproduces",
 )

@@ -59,13 +59,13 @@ def toy_check(history, p: ToyParams) -> Verdict:
 
 
 TOY_META = ScenarioMeta(id="toy", title="toy", theme="test", paper=Paper("T", "A, B", 2020),
-                        claim="loss falls", paper_reports="it does", entry_point="tests:TOY")
+                        claim="loss falls", entry_point="tests:TOY")
 
 TOY = Scenario(params=ToyParams, run=toy_run, check=toy_check,
                panels=(Panel("loss", series=("loss",), logy=True),
                        Panel("outcome", kind="bars", table="outcome")),
                presets={"quick": {"steps": 10}}, watch=("loss",), key_metric="loss",
-               total_steps=lambda p: p.steps, meta=TOY_META)
+               total_steps=lambda p: p.steps, paper_reports="it does", meta=TOY_META)
 
 
 @pytest.fixture

@@ -56,8 +56,8 @@ def check(history, p: SweepToyParams) -> Verdict:
 
 META = ScenarioMeta(id="sweep-toy", title="sweep toy", theme="test",
                     paper=Paper("T", "A, B", 2020), claim="loss falls",
-                    paper_reports="it does", entry_point="sweep_toy:SCENARIO")
+                    entry_point="sweep_toy:SCENARIO")
 
 SCENARIO = Scenario(params=SweepToyParams, run=run, check=check,
                     panels=(Panel("loss", series=("loss",), logy=True),), watch=("loss",),
-                    key_metric="loss", total_steps=lambda p: p.steps)
+                    key_metric="loss", total_steps=lambda p: p.steps, paper_reports="it does")

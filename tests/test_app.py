@@ -60,8 +60,8 @@ WAVE = Scenario(
     presets={"quick": {"steps": 20}}, key_metric="loss", total_steps=lambda p: p.steps,
     meta=ScenarioMeta(id="wave-demo", title="A deterministic wave", theme="demo",
                       paper=Paper("Waves", "Ada Lovelace, B. Babbage", 1843, "1843.00001"),
-                      claim="the loss falls below 0.1", paper_reports="it does",
-                      entry_point="tests:WAVE"))
+                      claim="the loss falls below 0.1", entry_point="tests:WAVE"),
+    paper_reports="it does")
 
 
 def write_record(path: Path, scenario: Scenario, params: dict, run_id: str) -> Path:

@@ -54,7 +54,7 @@ def test_third_party_scenarios_register_through_entry_points(tmp_path):
     (tmp_path / "myplug.py").write_text(textwrap.dedent("""
         from paramlab.scenarios.base import Paper, ScenarioMeta
         META = ScenarioMeta(id="my-plugin-scenario", title="t", theme="plugins",
-                            paper=Paper("P", "A", 2024), claim="c", paper_reports="r",
+                            paper=Paper("P", "A", 2024), claim="c",
                             entry_point="myplug_impl:SCENARIO")
     """))
     dist = tmp_path / "myplug-1.0.dist-info"

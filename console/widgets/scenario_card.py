@@ -42,7 +42,7 @@ class ScenarioCard(VerticalScroll):
         if m is None:
             return "(no metadata)"
         arxiv = f"arXiv {m.paper.arxiv}, " if m.paper.arxiv else ""
-        status = f"  [dim]at toy scale: {escape(m.status)}[/]" if m.status else ""
+        status = f"  [dim]at toy scale: {escape(scenario.status)}[/]" if scenario.status else ""
         return (f"[b]{escape(m.id)}[/]  {escape(m.title)}{status}\n"
                 f"[b]paper[/]  {escape(m.paper.title)} ({arxiv}{m.paper.year})\n"
                 f"       [dim]{escape(m.paper.authors)}[/]\n"
@@ -53,4 +53,4 @@ class ScenarioCard(VerticalScroll):
         m = scenario.meta
         if m is None:
             return ""
-        return f"[b]paper reports[/]  {escape(m.paper_reports)}"
+        return f"[b]paper reports[/]  {escape(scenario.paper_reports)}"
