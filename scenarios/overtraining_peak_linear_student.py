@@ -217,7 +217,8 @@ SCENARIO = Scenario(
     presets={"quick": {"N": 100}},
     watch=tuple(f"Eg_{_tag(q)}" for q in Q_GRID),
     key_metric="Eg_q1",
-    total_steps=lambda p: p.n_times + len(Q_GRID) + len({0.0, 1.0, p.sigma0_large}),
+    # steps count from 0: the last one is the number of metric rows minus one
+    total_steps=lambda p: p.n_times + len(Q_GRID) + len({0.0, 1.0, p.sigma0_large}) - 1,
     notes=__doc__ or "",
     paper_reports="Test error at the end of training diverges near alpha = N/P = 1 (the "
                   "smallest eigenvalue of the data covariance goes to 0) while early "

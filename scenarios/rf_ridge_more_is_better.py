@@ -256,7 +256,8 @@ SCENARIO = Scenario(
     presets={"quick": {"M": 500, "N_max": 512}},
     watch=("risk_opt", "c_risk_opt"),
     key_metric="risk_opt",
-    total_steps=lambda p: len(_n_grid(p.N_max)) + len(_sample_grid(p.n)) + p.n_ridges,
+    # steps count from 0: the last one is the number of metric rows minus one
+    total_steps=lambda p: len(_n_grid(p.N_max)) + len(_sample_grid(p.n)) + p.n_ridges - 1,
     notes=__doc__ or "",
     paper_reports="Test risk of RF regression decreases monotonically with both the number "
                   "of features and the number of samples when the ridge is tuned; for "

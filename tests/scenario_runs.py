@@ -8,10 +8,14 @@ import json
 from paramlab.console.runner import Runner
 
 
-def run_to_end(sid, params=None, preset="quick", seed=0, runs=None, status="done"):
-    """Run scenario `sid` through the Runner (recorded when `runs` is a folder) and wait."""
-    h = Runner(runs, record=runs is not None).start(sid, params, preset=preset, seed=seed)
-    assert h.wait(120), "run did not finish"
+def run_to_end(sid, params=None, preset="quick", seed=0, runs=None, status="done",
+               device="cpu", timeout=300):
+    """Run scenario `sid` through the Runner (recorded when `runs` is a folder), wait for
+    its end and check its status. Every scenario test runs through this helper; a test
+    file binds its id with `run_to_end = functools.partial(scenario_runs.run_to_end, SID)`."""
+    h = Runner(runs, record=runs is not None).start(sid, params, preset=preset, seed=seed,
+                                                    device=device)
+    assert h.wait(timeout), "run did not finish"
     assert h.status == status, h.error or h.reason
     return h
 

@@ -1,19 +1,15 @@
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 import pytest
+import scenario_runs
 
-from paramlab.console.runner import Runner
 from paramlab.engines import debias as db
 
 SID = "debias-shrunk-predictions"
-
-
-def run_to_end(params=None, preset="quick", seed=0):
-    h = Runner(None, record=False).start(SID, params, preset=preset, seed=seed)
-    assert h.wait(300)
-    assert h.status == "done", h.error
-    return h
+run_to_end = partial(scenario_runs.run_to_end, SID)
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])

@@ -1,9 +1,11 @@
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 import pytest
+import scenario_runs
 from scenario_runs import metric_lines
-from scenario_runs import run_to_end as _run_to_end
 
 from paramlab.engines import matrix_sensing as ms
 from paramlab.scenarios import load
@@ -11,10 +13,7 @@ from paramlab.scenarios.base import Metric
 from paramlab.scenarios.history import History
 
 SID = "matrix-sensing-overparam"
-
-
-def run_to_end(params=None, preset="quick", seed=0, runs=None):
-    return _run_to_end(SID, params, preset, seed, runs)
+run_to_end = partial(scenario_runs.run_to_end, SID)
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])

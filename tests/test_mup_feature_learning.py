@@ -1,23 +1,18 @@
 from __future__ import annotations
 
 import math
+from functools import partial
 
 import pytest
+import scenario_runs
 import torch
 from torch.nn import functional as F
 
-from paramlab.console.runner import Runner
 from paramlab.engines import parametrization as pz
 from paramlab.engines import torch_train as tt
 
 SID = "mup-feature-learning"
-
-
-def run_to_end(params=None, preset="quick", seed=0):
-    h = Runner(None, record=False).start(SID, params, preset=preset, seed=seed, device="cpu")
-    assert h.wait(300)
-    assert h.status == "done", h.error
-    return h
+run_to_end = partial(scenario_runs.run_to_end, SID)
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])

@@ -1,21 +1,17 @@
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 import pytest
+import scenario_runs
 import torch
 
-from paramlab.console.runner import Runner
 from paramlab.engines import data
 
 SID = "pcb-merging"
+run_to_end = partial(scenario_runs.run_to_end, SID)
 TINY = {"n_tasks": 2, "pretrain_steps": 20, "ft_steps": 15, "lam_step": 0.5}
-
-
-def run_to_end(params=None, preset="quick", seed=0):
-    h = Runner(None, record=False).start(SID, params, preset=preset, seed=seed, device="cpu")
-    assert h.wait(300)
-    assert h.status == "done", h.error
-    return h
 
 
 @pytest.fixture(scope="module", autouse=True)

@@ -1,17 +1,16 @@
 from __future__ import annotations
 
+from functools import partial
+
 import pytest
+import scenario_runs
 from scenario_runs import failed_paper
-from scenario_runs import run_to_end as _run_to_end
 
 from paramlab.console.plotting import render_panel
 from paramlab.scenarios import load
 
 SID = "rf-ridge-more-is-better"
-
-
-def run_to_end(params=None, preset="quick", seed=0):
-    return _run_to_end(SID, params, preset, seed)
+run_to_end = partial(scenario_runs.run_to_end, SID)
 
 
 _QUICK: dict[int, object] = {}

@@ -5,17 +5,14 @@ import math
 
 import numpy as np
 import pytest
+import scenario_runs
 from scenario_runs import failed_paper, metric_lines
-from scenario_runs import run_to_end as _run_to_end
 
 from paramlab.engines import matrix_sensing as ms
 from paramlab.scenarios import ParamError, load
 
 SID = "robust-matrix-recovery-subgradient"
-
-
-def run_to_end(params=None, preset="quick", seed=0, runs=None, status="done"):
-    return _run_to_end(SID, params, preset, seed, runs, status)
+run_to_end = functools.partial(scenario_runs.run_to_end, SID)
 
 
 @functools.cache

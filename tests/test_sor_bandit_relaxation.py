@@ -1,20 +1,16 @@
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 import pytest
+import scenario_runs
 
-from paramlab.console.runner import Runner
 from paramlab.engines import bandits
 from paramlab.engines import linear_systems as ls
 
 SID = "sor-bandit-relaxation"
-
-
-def run_to_end(params=None, preset="quick", seed=0):
-    h = Runner(None, record=False).start(SID, params, preset=preset, seed=seed)
-    assert h.wait(120)
-    assert h.status == "done", h.error
-    return h
+run_to_end = partial(scenario_runs.run_to_end, SID)
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
