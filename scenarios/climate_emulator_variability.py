@@ -1,7 +1,7 @@
 """Internal variability decides the linear-vs-deep climate emulator benchmark
 (Luetjens, Ferrari, Watson-Parris & Selin 2024).
 
-A toy ClimateBench (engines/climate.py): five training emission pathways and one
+A toy ClimateBench (engines/stats/climate.py): five training emission pathways and one
 held-out ssp245-like test pathway, 86 years, R = 32 regions. Forced temperature is one
 warming pattern times the global temperature; forced precipitation adds to its warming
 pattern a nonlinear aerosol term nl * tanh(3 (a - 0.5)) on a separate, orthogonal
@@ -92,9 +92,9 @@ def run(p: ClimateParams, ctx: RunContext) -> Iterator[Metric | Note | Table]:
     import numpy as np
     import torch
 
-    from paramlab.engines import climate as cl
-    from paramlab.engines import models
-    from paramlab.engines import torch_train as tt
+    from paramlab.engines.nn import models
+    from paramlab.engines.nn import torch_train as tt
+    from paramlab.engines.stats import climate as cl
 
     rng = ctx.rng
     train, test = cl.pathways()

@@ -78,7 +78,7 @@ class DebiasParams(Params):
 def run(p: DebiasParams, ctx: RunContext) -> Iterator[Metric | Note | Table]:
     import numpy as np
 
-    from paramlab.engines import debias as db
+    from paramlab.engines.stats import debias as db
 
     rng = ctx.rng
     world = db.World.draw(rng, p.d, p.noise)

@@ -74,8 +74,8 @@ class GaussMarkovParams(Params):
 def run(p: GaussMarkovParams, ctx: RunContext) -> Iterator[Metric | Note | Table]:
     import numpy as np
 
-    from paramlab.engines import gauss_markov as gm
-    from paramlab.engines import linear
+    from paramlab.engines.linalg import gauss_markov as gm
+    from paramlab.engines.linalg import linear
 
     rng = ctx.rng
     X = gm.design(rng, p.n, p.p, p.scale_lo, p.scale_hi)

@@ -87,7 +87,7 @@ def sizes(p: BoundsParams, ratio: float) -> tuple[int, int]:
 def run(p: BoundsParams, ctx: RunContext) -> Iterator[Metric | Note]:
     import numpy as np
 
-    from paramlab.engines import halfspaces as hs
+    from paramlab.engines.stats import halfspaces as hs
 
     rng = ctx.rng
     for i, ratio in enumerate(parse_ratios(p.ratios)):

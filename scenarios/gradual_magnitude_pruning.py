@@ -110,9 +110,9 @@ def run(p: PruningParams, ctx: RunContext) -> Iterator[Metric | Note | Table]:
 
     import torch
 
-    from paramlab.engines import models, teachers
-    from paramlab.engines import pruning as pr
-    from paramlab.engines import torch_train as tt
+    from paramlab.engines.nn import models, teachers
+    from paramlab.engines.nn import pruning as pr
+    from paramlab.engines.nn import torch_train as tt
 
     rng = ctx.rng
     teacher = teachers.SparseReLUTeacher.draw(rng, p.d, p.teacher_width, p.teacher_fan_in)

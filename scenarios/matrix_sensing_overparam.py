@@ -73,7 +73,7 @@ class MatrixSensingParams(Params):
 def run(p: MatrixSensingParams, ctx: RunContext) -> Iterator[Metric | Note]:
     import numpy as np
 
-    from paramlab.engines import matrix_sensing as ms
+    from paramlab.engines.linalg import matrix_sensing as ms
 
     rng = ctx.rng
     spectrum = np.array([1.0 / 2**i for i in range(p.r)])  # 1, 0.5, 0.25, ...

@@ -79,12 +79,13 @@ def run(p: MomentProbingParams, ctx: RunContext) -> Iterator[Metric | Note | Tab
     import torch
     from sklearn.model_selection import train_test_split
 
-    from paramlab.engines import data, models
-    from paramlab.engines import moments as mo
-    from paramlab.engines import torch_train as tt
+    from paramlab.engines.data import digits
+    from paramlab.engines.nn import models
+    from paramlab.engines.nn import torch_train as tt
+    from paramlab.engines.stats import moments as mo
 
     rng = ctx.rng
-    X, y = data.load_digits()
+    X, y = digits.load_digits()
     tr, te = train_test_split(np.arange(y.size), train_size=p.train_fraction, stratify=y,
                               random_state=int(rng.integers(2**31)))
     tokens = mo.patch_tokens(X.reshape(-1, 8, 8).astype(np.float64), p.patch)

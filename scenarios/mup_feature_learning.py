@@ -2,7 +2,7 @@
 
 One regression task, a ReLU MLP d_in -> n -> n -> 1 (depth 3, no biases) trained by
 full-batch SGD on the mean squared error, at every width n in `widths`, in three
-abc-parametrizations (engines/parametrization.py):
+abc-parametrizations (engines/nn/parametrization.py):
 
     sp   init var 1/fan_in, lr base_lr on every layer (standard practice)
     ntk  w ~ N(0,1), multiplier 1/sqrt(fan_in), lr ntk_lr on every layer
@@ -132,8 +132,8 @@ def run(p: MupParams, ctx: RunContext) -> Iterator[Metric | Note]:
     import torch
     from torch.nn import functional as F
 
-    from paramlab.engines import parametrization as pz
-    from paramlab.engines import torch_train as tt
+    from paramlab.engines.nn import parametrization as pz
+    from paramlab.engines.nn import torch_train as tt
 
     g = tt.generator(ctx.seed)
     X, y = pz.teacher_regression(p.n_train, p.d_in, p.teacher_dirs, generator=g)

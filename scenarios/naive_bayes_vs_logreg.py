@@ -103,7 +103,7 @@ def dims(p: NBvsLRParams) -> list[int]:
 
 
 def run(p: NBvsLRParams, ctx: RunContext) -> Iterator[Metric | Note]:
-    from paramlab.engines import naive_bayes as nb
+    from paramlab.engines.stats import naive_bayes as nb
 
     rng = ctx.rng
     ns = dims(p)
@@ -155,7 +155,7 @@ def _by_n(history: History, n: int) -> dict[int, tuple[float, float, float]]:
 
 
 def check(history: History, p: NBvsLRParams) -> Verdict:
-    from paramlab.engines.naive_bayes import sample_sizes, top_size
+    from paramlab.engines.stats.naive_bayes import sample_sizes, top_size
 
     ns = dims(p)
     # m_eps = inf means "not reached within the grid": LR then needs more than the grid's
@@ -198,7 +198,7 @@ def check(history: History, p: NBvsLRParams) -> Verdict:
 
 
 def _total_steps(p: NBvsLRParams) -> int:
-    from paramlab.engines.naive_bayes import sample_sizes
+    from paramlab.engines.stats.naive_bayes import sample_sizes
 
     ns = dims(p)
     return sum(len(sample_sizes(n, p.K, p.max_mult, p.m_floor)) for n in ns) + len(ns)

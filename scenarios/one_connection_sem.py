@@ -9,7 +9,7 @@ positive definite on B), the scenario computes Sigma = (I - Lambda)^{-T} Omega (
 Lambda)^{-1} twice: by a numerical inverse, and in closed form as a sum over pairs of
 directed paths ("one-connections") weighted by determinants of I - Lambda on the vertices
 they avoid, each determinant expanded over collections of vertex-disjoint directed cycles
-(engines/sem.py). It then takes the rank of the Jacobian of theta -> vech(Sigma) at 3
+(engines/linalg/sem.py). It then takes the rank of the Jacobian of theta -> vech(Sigma) at 3
 random theta (max rank, relative SVD tolerance jac_tol): full column rank means the
 parametrization is generically finite-to-one, which the paper proves for every simple
 graph. Four non-simple contrasts must be rank-deficient: a bow on 2 vertices, a 2-cycle,
@@ -72,7 +72,7 @@ class SEMParams(Params):
 def run(p: SEMParams, ctx: RunContext) -> Iterator[Metric | Note | Table]:
     import numpy as np
 
-    from paramlab.engines import sem
+    from paramlab.engines.linalg import sem
 
     rng = ctx.rng
     acyclic = p.closed_form == "acyclic-trek"

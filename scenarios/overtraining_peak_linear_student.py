@@ -3,7 +3,7 @@
 A linear student w (P weights) learns a noisy linear teacher y = w*.x + eps from N samples,
 x ~ N(0, I_P), ||w*||^2 = SNR, Var(eps) = noise_var, by gradient flow on
 1/(2N) ||X w - y||^2. The flow is solved exactly in the eigenbasis of X^T X / N
-(engines.linear_student.LinearGD, no training loop), for P = q N with
+(engines.linalg.linear_student.LinearGD, no training loop), for P = q N with
 q in {0.25, 0.5, 0.8, 1, 1.25, 2, 4} (one independent teacher and data set per q):
 
     E_g(t) = ||w(t) - w*||^2 + noise_var        (test error)
@@ -93,9 +93,9 @@ def _problem(rng, p: OvertrainingParams, P: int):
     """(LinearGD from w0 = 0, test-error function of W (P, T)) for one student size."""
     import numpy as np
 
-    from paramlab.engines import linear_student as ls
-    from paramlab.engines.linear import gaussian_risk, mse
-    from paramlab.engines.random_features import relu_features
+    from paramlab.engines.linalg import linear_student as ls
+    from paramlab.engines.linalg.linear import gaussian_risk, mse
+    from paramlab.engines.linalg.random_features import relu_features
 
     if p.model == "linear":
         X, y, w_star = ls.linear_teacher(rng, p.N, P, p.snr, p.noise_var)

@@ -8,7 +8,7 @@ Setup (one backbone, several tasks, merge the task vectors):
   Gaussian noise sd 0.35, 2-px shift, 2x2-block permutation; the first n_tasks). Each task
   fine-tunes a copy of the whole backbone with its own fresh head; heads stay
   task-specific, as in the vision merging setting. tau_i = theta_i - theta_0 (backbone).
-- Merges (engines/merging.py): weight average; Task Arithmetic lam * sum tau; TIES
+- Merges (engines/merging/): weight average; Task Arithmetic lam * sum tau; TIES
   (top-k, sign election, disjoint mean) x lam; DARE (drop p, rescale 1/(1-p)) + sum x lam;
   PCB (the public code line by line: clip |tau| at 1e-4 quantiles, intra
   exp(n * minmax_row(|tau|)^2), inter tanh(tau * sum tau), keep the top `ratio` of the
@@ -107,20 +107,22 @@ def run(p: PCBParams, ctx: RunContext) -> Iterator[Metric | Table | Note]:
     import torch
     from torch.nn.functional import cross_entropy
 
-    from paramlab.engines import data, merging, models, torch_train
+    from paramlab.engines import merging
+    from paramlab.engines.data import digits
+    from paramlab.engines.nn import models, torch_train
 
     dev, rng = ctx.device, ctx.rng
     gen = torch_train.generator(ctx.seed)
     tasks = TASK_ORDER[:p.n_tasks]
 
     # ------------------------------------------------------------------ data
-    X, y = data.load_digits()
-    pre_idx, rest = data.split(len(y), (0.4, 0.6), rng)
-    tr, va, te = (rest[i] for i in data.split(len(rest), (0.5, 0.2, 0.3), rng))
+    X, y = digits.load_digits()
+    pre_idx, rest = digits.split(len(y), (0.4, 0.6), rng)
+    tr, va, te = (rest[i] for i in digits.split(len(rest), (0.5, 0.2, 0.3), rng))
     Xp, yp = torch_train.to_device(dev, X[pre_idx], y[pre_idx])
     task_data = []
     for name in tasks:
-        f = data.make_transform(name, rng)
+        f = digits.make_transform(name, rng)
         task_data.append(torch_train.to_device(
             dev, f(X[tr]), y[tr], f(X[va]), y[va], f(X[te]), y[te]))
     yield Note(f"digits: pretrain {len(pre_idx)}, task train/val/test {len(tr)}/{len(va)}/"

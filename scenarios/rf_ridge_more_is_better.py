@@ -9,7 +9,7 @@ N-feature model uses the first N rows of one F), fitted by ridge regression
     min_w (1/n) ||Phi w - y||^2 + lambda ||w||^2       (lambda per sample: the paper's
                                                         ridge delta = n lambda, K + delta I)
 
-for every lambda on a log grid at once (one SVD of Phi per N, engines.linear.RidgePath).
+for every lambda on a log grid at once (one SVD of Phi per N, engines.linalg.linear.RidgePath).
 The test risk is exact: sum_i lambda_i (b_i - v_i)^2 + sigma^2 with b = F^T w / sqrt(N).
 For N = 16, 32, ..., N_max each step reports the optimal (tuned-ridge) test risk, the
 optimal lambda, and the fitting ratio R_train / R_test at that lambda, for
@@ -116,7 +116,7 @@ def _best(risk, train, lams) -> dict[str, float]:
 def run(p: MoreIsBetterParams, ctx: RunContext) -> Iterator[Metric | Note]:
     import numpy as np
 
-    from paramlab.engines import random_features as rf
+    from paramlab.engines.linalg import random_features as rf
 
     rng = ctx.rng
     lams = np.logspace(math.log10(p.ridge_min), math.log10(p.ridge_max), p.n_ridges)

@@ -134,7 +134,7 @@ class RobustRecoveryParams(Params):
 def run(p: RobustRecoveryParams, ctx: RunContext) -> Iterator[Metric | Note]:
     import numpy as np
 
-    from paramlab.engines import matrix_sensing as ms
+    from paramlab.engines.linalg import matrix_sensing as ms
 
     rng = ctx.rng
     M_star = ms.planted_psd(rng, p.d, np.ones(p.r))  # M* = U U^T, ||M*||_2 = 1

@@ -8,7 +8,7 @@ it sees only that count. The full cost table (T x K, one vectorised pass, engine
 linear_systems.py) gives the comparators: Gauss-Seidel (omega = 1), the best fixed omega
 in hindsight and the instance-optimal omega (best arm per system).
 
-Learners (engines/bandits.py): Tsallis-INF, the paper's choice, fed raw iteration counts
+Learners (engines/stats/bandits.py): Tsallis-INF, the paper's choice, fed raw iteration counts
 with the authors' running-mean normalisation (their TsallisINF.m); EXP3 and UCB1 on
 cost / cap; and a contextual learner that sees c_t and runs Tsallis-INF in 4 bins of c
 (the paper's TsallisINFCB baseline). The paper's own contextual method, ChebCB (Chebyshev
@@ -84,8 +84,8 @@ def bound_factor(p: SORBanditParams) -> float:
 def run(p: SORBanditParams, ctx: RunContext) -> Iterator[Metric | Note | Table]:
     import numpy as np
 
-    from paramlab.engines import bandits
-    from paramlab.engines import linear_systems as ls
+    from paramlab.engines.linalg import linear_systems as ls
+    from paramlab.engines.stats import bandits
 
     rng = ctx.rng
     omegas = np.linspace(p.omega_min, p.omega_max, p.K)

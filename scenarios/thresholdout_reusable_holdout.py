@@ -11,7 +11,7 @@ signal; the true accuracy of every classifier is 0.5). The analyst
 With the standard holdout every answer is the raw holdout value, so step (2) already fits
 the holdout and the reported accuracy climbs far above 0.5. With Thresholdout (threshold
 T = 4/sqrt(n), noise sigma = 1/sqrt(n), Gaussian; the paper's box, see
-engines/adaptive_holdout.py) the answers stay near the fresh-data accuracy.
+engines/stats/adaptive_holdout.py) the answers stay near the fresh-data accuracy.
 
 Claim check at k_max (spec thresholds, fixed in advance): standard holdout - fresh >= 0.08;
 |Thresholdout - fresh| <= 0.06 when n < 5000 (quick preset, n = d = 2000) and <= 0.05 for
@@ -79,7 +79,7 @@ def gap_tolerance(p: ThresholdoutParams) -> float:
 def run(p: ThresholdoutParams, ctx: RunContext) -> Iterator[Metric | Note]:
     import numpy as np
 
-    from paramlab.engines import adaptive_holdout as ah
+    from paramlab.engines.stats import adaptive_holdout as ah
 
     rng = ctx.rng
     signs = rng.choice(np.array([-1.0, 1.0]), size=p.n_signal)

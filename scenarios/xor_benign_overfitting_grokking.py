@@ -4,7 +4,7 @@ Data: n training points in R^d (d >> n), x = +-mu1 + xi (label +1) or +-mu2 + xi
 xi ~ N(0, I_d), mu1 orthogonal to mu2, ||mu||^2 = mu2; each training label flipped with
 probability eta; the test set (n_test points) is clean. Net: f(x) = sum_j a_j ReLU(<w_j, x>),
 m neurons, a_j = +-1/sqrt(m) frozen, w_j ~ N(0, init_scale^2 I); full-batch GD on the
-logistic loss (float32 torch, shared loop `engines.torch_train.train`).
+logistic loss (float32 torch, shared loop `engines.nn.torch_train.train`).
 
 What is measured after each GD step (every step up to 10, then about ten times per
 decade of steps): train accuracy on the observed (noisy) labels, clean
@@ -67,8 +67,8 @@ class XORParams(Params):
 def run(p: XORParams, ctx: RunContext) -> Iterator[Metric | Note]:
     import torch
 
-    from paramlab.engines import torch_train as tt
-    from paramlab.engines import xor_data as xd
+    from paramlab.engines.nn import torch_train as tt
+    from paramlab.engines.nn import xor_data as xd
 
     g = tt.generator(ctx.seed)
     data = xd.xor_clusters(p.n, p.d, p.mu2, p.eta, p.n_test, generator=g)

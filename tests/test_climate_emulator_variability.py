@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import scenario_runs
 
-from paramlab.engines import climate as cl
+from paramlab.engines.stats import climate as cl
 
 SID = "climate-emulator-variability"
 run_to_end = partial(scenario_runs.run_to_end, SID)

@@ -149,3 +149,26 @@ def test_a_module_that_raises_on_import_is_a_one_line_load_error(registered, tmp
         registry.load(sid)
     assert str(e.value) == ("scenario 'broken-module': cannot import broken_scenario_mod: "
                             "RuntimeError: first")
+
+
+# ------------------------------------------------------------------ layering
+
+
+def test_engines_import_neither_scenarios_nor_console():
+    import ast
+    from pathlib import Path
+
+    import paramlab.engines
+
+    root = Path(paramlab.engines.__file__).parent
+    bad = []
+    for path in sorted(root.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = []
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                names = [node.module]
+            bad += [f"{path.relative_to(root)}: {n}" for n in names
+                    if n.startswith(("paramlab.scenarios", "paramlab.console"))]
+    assert len(list(root.rglob("*.py"))) > 25 and bad == []

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import scenario_runs
 
-from paramlab.engines import debias as db
+from paramlab.engines.stats import debias as db
 
 SID = "debias-shrunk-predictions"
 run_to_end = partial(scenario_runs.run_to_end, SID)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import scenario_runs
 
-from paramlab.engines import gauss_markov as gm
+from paramlab.engines.linalg import gauss_markov as gm
 
 SID = "gauss-markov-residuals"
 run_to_end = partial(scenario_runs.run_to_end, SID)

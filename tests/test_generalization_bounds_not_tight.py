@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import scenario_runs
 
-from paramlab.engines import halfspaces as hs
+from paramlab.engines.stats import halfspaces as hs
 
 SID = "generalization-bounds-not-tight"
 run_to_end = partial(scenario_runs.run_to_end, SID)

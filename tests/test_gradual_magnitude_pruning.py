@@ -6,8 +6,8 @@ import pytest
 import scenario_runs
 import torch
 
-from paramlab.engines import models
-from paramlab.engines import pruning as pr
+from paramlab.engines.nn import models
+from paramlab.engines.nn import pruning as pr
 
 SID = "gradual-magnitude-pruning"
 run_to_end = partial(scenario_runs.run_to_end, SID)
@@ -50,7 +50,7 @@ def test_magnitude_mask_agrees_with_torch_l1_unstructured():
 
 
 def test_gradual_pruner_keeps_pruned_weights_at_zero_while_training():
-    from paramlab.engines import torch_train as tt
+    from paramlab.engines.nn import torch_train as tt
 
     g = tt.generator(0)
     X, y = torch.randn(256, 8, generator=g), torch.randn(256, 1, generator=g)

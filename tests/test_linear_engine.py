@@ -3,7 +3,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from paramlab.engines import linear, linear_student, random_features
+from paramlab.engines.linalg import linear, linear_student, random_features
 
 
 @pytest.fixture(autouse=True, scope="module")

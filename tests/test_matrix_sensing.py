@@ -7,7 +7,7 @@ import pytest
 import scenario_runs
 from scenario_runs import metric_lines
 
-from paramlab.engines import matrix_sensing as ms
+from paramlab.engines.linalg import matrix_sensing as ms
 from paramlab.scenarios import load
 from paramlab.scenarios.base import Metric
 from paramlab.scenarios.history import History

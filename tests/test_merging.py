@@ -117,7 +117,7 @@ def test_every_method_declares_documented_params():
     ("ties", {"k": 1.5}, "ties: k: expected a number in (0, 1], got 1.5"),
     ("ties", {"k": "a"}, "ties: k: expected a number in (0, 1], got 'a'"),
     ("dare", {"p": 1.0}, "dare: p: expected a number in [0, 1), got 1.0"),
-    ("pcb", {"activation": "relu"}, "pcb: activation: expected one of 'tanh', 'softmax'"),
+    ("pcb", {"activation": "relu"}, "pcb: activation: expected one of tanh, softmax"),
     ("pcb", {"ratoi": 0.2}, "pcb: ratoi: unknown parameter (did you mean ratio?)"),
     ("weight_average", {"lam": 1.0}, "weight_average: lam: unknown parameter"),
 ])

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import scenario_runs
 
-from paramlab.engines import moments as mo
+from paramlab.engines.stats import moments as mo
 
 SID = "moment-probing"
 run_to_end = partial(scenario_runs.run_to_end, SID)
@@ -34,10 +34,10 @@ def test_same_seed_gives_identical_accuracies():
 def test_sklearn_logistic_regression_confirms_mp_beats_lp_on_the_same_features():
     from sklearn.linear_model import LogisticRegression
 
-    from paramlab.engines import data
+    from paramlab.engines.data import digits
 
     rng = np.random.default_rng(0)
-    X, y = data.load_digits()
+    X, y = digits.load_digits()
     idx = rng.permutation(y.size)
     tr, te = idx[:900], idx[900:]
     toks = mo.patch_tokens(X.reshape(-1, 8, 8).astype(np.float64), 2)

@@ -8,8 +8,8 @@ import scenario_runs
 import torch
 from torch.nn import functional as F
 
-from paramlab.engines import parametrization as pz
-from paramlab.engines import torch_train as tt
+from paramlab.engines.nn import parametrization as pz
+from paramlab.engines.nn import torch_train as tt
 
 SID = "mup-feature-learning"
 run_to_end = partial(scenario_runs.run_to_end, SID)

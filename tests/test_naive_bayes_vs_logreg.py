@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import scenario_runs
 
-from paramlab.engines import naive_bayes as nb
+from paramlab.engines.stats import naive_bayes as nb
 
 SID = "naive-bayes-vs-logreg"
 run_to_end = partial(scenario_runs.run_to_end, SID)

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import scenario_runs
 
-from paramlab.engines import sem
+from paramlab.engines.linalg import sem
 
 SID = "one-connection-sem"
 run_to_end = partial(scenario_runs.run_to_end, SID)

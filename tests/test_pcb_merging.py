@@ -7,7 +7,7 @@ import pytest
 import scenario_runs
 import torch
 
-from paramlab.engines import data
+from paramlab.engines.data import digits
 
 SID = "pcb-merging"
 run_to_end = partial(scenario_runs.run_to_end, SID)
@@ -92,9 +92,9 @@ def test_same_seed_gives_identical_results_on_cpu():
 
 
 def test_digits_load_scaled_and_split_disjointly():
-    X, y = data.load_digits()
+    X, y = digits.load_digits()
     assert X.shape == (1797, 64) and X.dtype == np.float32 and 0 <= X.min() < X.max() == 1
-    parts = data.split(len(y), (0.4, 0.6), np.random.default_rng(0))
+    parts = digits.split(len(y), (0.4, 0.6), np.random.default_rng(0))
     assert [len(p) for p in parts] == [719, 1078]
     assert len(np.unique(np.concatenate(parts))) == 1797
 
@@ -103,22 +103,22 @@ def test_task_transforms_are_the_stated_geometric_maps():
     rng = np.random.default_rng(0)
     X = rng.random((3, 64)).astype(np.float32)
     img = X.reshape(-1, 8, 8)
-    rot = data.make_transform("rot90", rng)
+    rot = digits.make_transform("rot90", rng)
     assert np.array_equal(rot(rot(rot(rot(X)))), X)
     assert np.array_equal(rot(X).reshape(-1, 8, 8)[:, 0, :], img[:, :, 7])
-    assert np.array_equal(data.make_transform("flip_lr", rng)(X).reshape(-1, 8, 8),
+    assert np.array_equal(digits.make_transform("flip_lr", rng)(X).reshape(-1, 8, 8),
                           img[:, :, ::-1])
-    assert np.allclose(data.make_transform("invert", rng)(X), 1 - X)
-    shifted = data.make_transform("shift", rng)(X).reshape(-1, 8, 8)
+    assert np.allclose(digits.make_transform("invert", rng)(X), 1 - X)
+    shifted = digits.make_transform("shift", rng)(X).reshape(-1, 8, 8)
     assert np.array_equal(shifted[:, :, 2:], img[:, :, :6]) and not shifted[:, :, :2].any()
-    perm = data.make_transform("block_perm", rng)
+    perm = digits.make_transform("block_perm", rng)
     out = perm(X)
     assert np.array_equal(np.sort(out, axis=1), np.sort(X, axis=1))  # pixels moved only
     assert np.array_equal(perm(X), out)  # one fixed permutation
-    noisy = data.make_transform("noise", rng)(X)
+    noisy = digits.make_transform("noise", rng)(X)
     assert 0.3 < np.std(noisy - X) < 0.4
 
 
 def test_unknown_task_is_named():
     with pytest.raises(ValueError, match="unknown task 'blur'"):
-        data.make_transform("blur", np.random.default_rng(0))
+        digits.make_transform("blur", np.random.default_rng(0))

@@ -8,7 +8,7 @@ import pytest
 import scenario_runs
 from scenario_runs import failed_paper, metric_lines
 
-from paramlab.engines import matrix_sensing as ms
+from paramlab.engines.linalg import matrix_sensing as ms
 from paramlab.scenarios import ParamError, load
 
 SID = "robust-matrix-recovery-subgradient"

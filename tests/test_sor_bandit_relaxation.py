@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import scenario_runs
 
-from paramlab.engines import bandits
-from paramlab.engines import linear_systems as ls
+from paramlab.engines.linalg import linear_systems as ls
+from paramlab.engines.stats import bandits
 
 SID = "sor-bandit-relaxation"
 run_to_end = partial(scenario_runs.run_to_end, SID)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import scenario_runs
 
-from paramlab.engines import adaptive_holdout as ah
+from paramlab.engines.stats import adaptive_holdout as ah
 
 SID = "thresholdout-reusable-holdout"
 run_to_end = partial(scenario_runs.run_to_end, SID)

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import torch
 
-from paramlab.engines import models, torch_train
+from paramlab.engines.nn import models, torch_train
 
 
 def _fit(seed: int, steps: int = 60):

@@ -6,8 +6,8 @@ import pytest
 import scenario_runs
 import torch
 
-from paramlab.engines import torch_train as tt
-from paramlab.engines import xor_data as xd
+from paramlab.engines.nn import torch_train as tt
+from paramlab.engines.nn import xor_data as xd
 
 SID = "xor-benign-overfitting-grokking"
 run_to_end = partial(scenario_runs.run_to_end, SID)

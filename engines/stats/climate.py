@@ -29,7 +29,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from paramlab.engines.linear import min_norm_least_squares
+from paramlab.engines.linalg.linear import min_norm_least_squares
 
 T_YEARS = 86  # 2015-2100
 

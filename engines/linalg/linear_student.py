@@ -16,7 +16,7 @@ lambda = 0 are frozen at their initial value (the "frozen subspace": large initi
 weights there never decay, which is why over-parameterized students need a small init).
 Discrete GD with step size lr replaces exp(-lambda t) by (1 - lr lambda)^(t / lr).
 
-The test error for x ~ N(0, I_P) is E_g(w) = ||w - w*||^2 + sigma^2 (engines.linear.
+The test error for x ~ N(0, I_P) is E_g(w) = ||w - w*||^2 + sigma^2 (engines.linalg.linear.
 gaussian_risk); E_train(w) = (1/N) ||X w - y||^2.
 """
 

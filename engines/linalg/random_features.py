@@ -93,7 +93,7 @@ def relu_features(X: np.ndarray, W: np.ndarray) -> np.ndarray:
 def linear_rf_ridge_risks(task: EigenTask, Z: np.ndarray, y: np.ndarray, F: np.ndarray,
                           lams: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Ridge regression on the linear random features Phi = Z F^T / sqrt(N) for every lam
-    (engines.linear convention: ||Phi w - y||^2 + lam ||w||^2), from one SVD of Phi.
+    (engines.linalg.linear convention: ||Phi w - y||^2 + lam ||w||^2), from one SVD of Phi.
     Returns (population test risk, mean training risk), one entry per lam; the test risk
     is exact (closed form in the eigenbasis), no test sample is drawn."""
     from .linear import RidgePath

@@ -1,0 +1,7 @@
+"""Statistical engines (numpy): estimators, learners and data models.
+
+`naive_bayes` (generative vs discriminative classifiers), `adaptive_holdout`
+(Thresholdout), `debias` (corrections of shrunk predictions), `moments` (moment features
+of token sets), `bandits` (loss-feedback bandits), `halfspaces` (halfspace learners and
+teachers), `climate` (a toy ClimateBench and linear pattern scaling).
+"""
