@@ -6,6 +6,7 @@ from .base import (
                    Note,
                    Panel,
                    Paper,
+                   PaperRow,
                    ParamError,
                    Params,
                    RunContext,
@@ -25,7 +26,7 @@ from .registry import (
     register,
 )
 
-__all__ = ["Criterion", "Metric", "Note", "Panel", "Paper", "Params", "ParamError",
+__all__ = ["Criterion", "Metric", "Note", "Panel", "Paper", "PaperRow", "Params", "ParamError",
            "RunContext", "Scenario", "ScenarioMeta", "Table", "Verdict", "param",
            "ScenarioLoadError", "UnknownScenario", "all_meta", "get_meta", "load",
            "module_for", "register"]

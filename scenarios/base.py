@@ -196,6 +196,11 @@ class Verdict:
         return all(c.passed for c in (paper or self.criteria))
 
     @property
+    def label(self) -> str:
+        """"PASS" or "FAIL": the one place a verdict becomes a word."""
+        return "PASS" if self.passed else "FAIL"
+
+    @property
     def score(self) -> str:
         paper = [c for c in self.criteria if c.tier == "paper"]
         mech = [c for c in self.criteria if c.tier == "mechanism"]
@@ -214,6 +219,21 @@ class Verdict:
                                bool(c["passed"]), c.get("tier", "paper"))
                      for c in d["criteria"])
         return cls(crit, d["summary"])
+
+
+@dataclass(frozen=True)
+class PaperRow:
+    """One number the paper reports, set beside paramlab's measurement by `paramlab show`.
+
+    `paper` is the value or range as the paper gives it ("0.62", "2-4x"), or "not reported"
+    when the paper states the effect without a number; `criterion` names the claim-check
+    criterion whose measured value is paramlab's number for this quantity ("" when none)."""
+
+    quantity: str
+    paper: str
+    unit: str = ""
+    source: str = ""  # where in the paper: "Table 2", "Fig. 3", "Thm 1"
+    criterion: str = ""
 
 
 # --------------------------------------------------------------------------- run context
@@ -268,6 +288,8 @@ class Scenario:
     notes: str = ""  # longer documentation shown by `paramlab show`
     paper_reports: str = ""  # the paper's own result (a number or a sentence)
     status: str = ""  # at toy scale: "reproduces", "partly", "does not reproduce", ...
+    paper_rows: tuple[PaperRow, ...] = ()  # the paper's numbers, shown beside ours
+    threads: int = 1  # BLAS/torch threads this scenario profits from (capped by free cores)
     meta: ScenarioMeta | None = None  # filled in by the registry on load
 
     def preset_names(self) -> list[str]:
