@@ -13,7 +13,7 @@ import statistics
 import tempfile
 import time
 
-from paramlab.console.runner import Runner
+from paramlab.console.core.runner import Runner
 from paramlab.scenarios import load
 from paramlab.scenarios.base import RunContext
 from paramlab.scenarios.history import History

@@ -26,7 +26,7 @@ from pathlib import Path
 def timed_sweep(spec, directory: Path, make_executor) -> tuple[float, float, float, float]:
     """(start-up, sweep, close) wall seconds of one sweep on a fresh executor, and the
     points' CPU seconds (summed over points, measured in the workers)."""
-    from paramlab.console.sweep import Sweep
+    from paramlab.console.core.sweeps.sweep import Sweep
 
     t0 = time.perf_counter()
     ex = make_executor()
@@ -50,9 +50,9 @@ def main() -> None:
     ap.add_argument("--no-dask", action="store_true")
     args = ap.parse_args()
 
-    from paramlab.console.commands import parse_sets
-    from paramlab.console.executors import DaskExecutor, PoolExecutor
-    from paramlab.console.sweep import build_spec
+    from paramlab.console.cli.commands import parse_sets
+    from paramlab.console.core.executors import DaskExecutor, PoolExecutor
+    from paramlab.console.core.sweeps.sweep import build_spec
     from paramlab.scenarios import registry
 
     sc = registry.load(args.scenario)

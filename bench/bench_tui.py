@@ -30,7 +30,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from paramlab.console.app import ParamlabApp
+from paramlab.console.tui.app import ParamlabApp
 from paramlab.scenarios.base import (
     Criterion,
     Metric,

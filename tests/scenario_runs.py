@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from paramlab.console.runner import Runner
+from paramlab.console.core.runner import Runner
 
 
 def run_to_end(sid, params=None, preset="quick", seed=0, runs=None, status="done",

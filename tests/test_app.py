@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from paramlab.console.app import ParamlabApp
-from paramlab.console.records import RecordWriter, read_record
+from paramlab.console.core.records import RecordWriter, read_record
+from paramlab.console.tui.app import ParamlabApp
 from paramlab.scenarios.base import (
     Criterion,
     Metric,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from paramlab.console.runner import Runner
+from paramlab.console.core.runner import Runner
 from paramlab.scenarios.base import Metric
 from paramlab.scenarios.history import History
 

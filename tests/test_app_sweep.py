@@ -8,8 +8,8 @@ import json
 import pytest
 from test_app import pick, screen_text, set_field, wait_for
 
-from paramlab.console.app import ParamlabApp
-from paramlab.console.screens.sweep import SweepScreen
+from paramlab.console.tui.app import ParamlabApp
+from paramlab.console.tui.screens.sweep import SweepScreen
 
 
 @pytest.fixture

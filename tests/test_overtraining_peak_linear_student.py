@@ -6,7 +6,7 @@ import pytest
 import scenario_runs
 from scenario_runs import failed_paper
 
-from paramlab.console.plotting import render_panel
+from paramlab.console.render.plotting import render_panel
 from paramlab.scenarios import load
 
 SID = "overtraining-peak-linear-student"

@@ -4,7 +4,7 @@ import math
 
 import numpy as np
 
-from paramlab.console.plotting import downsample, ema_debiased, panel_series, render_panel
+from paramlab.console.render.plotting import downsample, ema_debiased, panel_series, render_panel
 from paramlab.scenarios.base import Metric, Panel, Table
 from paramlab.scenarios.history import History
 

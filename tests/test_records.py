@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from paramlab.console.records import RecordError, read_record
-from paramlab.console.runner import Runner
+from paramlab.console.core.records import RecordError, read_record
+from paramlab.console.core.runner import Runner
 from paramlab.scenarios.history import History
 
 
@@ -60,7 +60,7 @@ def test_a_file_that_is_not_a_record_is_rejected(tmp_path):
 
 
 def test_records_are_never_overwritten(toy, runs, monkeypatch):
-    from paramlab.console import runner as runner_mod
+    from paramlab.console.core import runner as runner_mod
 
     monkeypatch.setattr(runner_mod, "new_run_id", lambda: "fixed-id")
     r = Runner(runs)

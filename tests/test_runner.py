@@ -4,8 +4,8 @@ import json
 import threading
 import time
 
-from paramlab.console.records import read_record
-from paramlab.console.runner import Runner
+from paramlab.console.core.records import read_record
+from paramlab.console.core.runner import Runner
 
 
 def finish(h, timeout=30):

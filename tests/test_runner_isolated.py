@@ -8,8 +8,8 @@ import dataclasses
 import pytest
 import sweep_toy
 
-from paramlab.console.records import read_record
-from paramlab.console.runner import Runner
+from paramlab.console.core.records import read_record
+from paramlab.console.core.runner import Runner
 from paramlab.scenarios.base import Metric
 from paramlab.scenarios.history import History
 
@@ -97,7 +97,7 @@ def test_a_scenario_the_child_cannot_import_fails_with_a_one_line_reason(toy, tm
 
 
 def test_console_runs_are_niced_and_the_environment_can_change_it(monkeypatch):
-    from paramlab.console.app import RUN_NICE, default_run_nice
+    from paramlab.console.tui.app import RUN_NICE, default_run_nice
 
     monkeypatch.delenv("PARAMLAB_RUN_NICE", raising=False)
     assert default_run_nice() == RUN_NICE == 19

@@ -10,10 +10,9 @@ import time
 import pytest
 
 from paramlab.console.cli import main
-from paramlab.console.executors import PoolExecutor
-from paramlab.console.plotting import render_panel
-from paramlab.console.records import read_record
-from paramlab.console.sweep import (
+from paramlab.console.core.executors import PoolExecutor
+from paramlab.console.core.records import read_record
+from paramlab.console.core.sweeps.sweep import (
     RandomDim,
     Sweep,
     SweepError,
@@ -24,6 +23,7 @@ from paramlab.console.sweep import (
     settings,
     write_csv,
 )
+from paramlab.console.render.plotting import render_panel
 from paramlab.scenarios import registry
 
 MS = "matrix-sensing-overparam"
@@ -46,7 +46,7 @@ def make(scenario, tmp_path, name="sw", **kw):
 
 
 def test_pool_and_dask_local_cluster_give_identical_per_point_metrics(tmp_path, pool):
-    from paramlab.console.executors import DaskExecutor
+    from paramlab.console.core.executors import DaskExecutor
 
     sc = registry.load(MS)
     kw = dict(sets=MS_SMALL, grid=["alpha_sym=0.1,1"], seeds=[0, 1])
@@ -107,10 +107,10 @@ def test_cancel_marks_running_points_and_leaves_a_valid_manifest(tmp_path, toy, 
 
 
 def test_a_sweep_folder_is_run_by_one_process_at_a_time(tmp_path, toy, pool):
-    from paramlab.console.sweep import _lock_folder
+    from paramlab.console.core.sweeps.sweep import lock_folder
 
     sw = make(toy, tmp_path, seeds=[0])
-    held = _lock_folder(sw.directory)  # as another driver would
+    held = lock_folder(sw.directory)  # as another driver would
     try:
         with pytest.raises(SweepError, match="another paramlab process"):
             Sweep.open(sw.directory).run(pool)

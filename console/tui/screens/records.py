@@ -38,13 +38,13 @@ class RecordsScreen(Screen):
         self.run_worker(self._read, thread=True, exclusive=True, group="records-list")
 
     def _read(self) -> None:
-        from paramlab.console.commands import record_rows
+        from paramlab.console.core.records import record_rows
 
         rows = record_rows(self.directory)
         self.app.call_from_thread(self._fill, rows)
 
     def _fill(self, rows: list[dict]) -> None:
-        from paramlab.console.headless import fmt_seconds
+        from paramlab.console.render.text import fmt_seconds
 
         table = self.query_one(DataTable)
         table.clear()

@@ -6,10 +6,10 @@ from typing import TYPE_CHECKING
 
 from textual.widgets import Log
 
-from paramlab.console.headless import format_verdict
+from paramlab.console.render.text import format_verdict
 
 if TYPE_CHECKING:
-    from paramlab.console.app import RunItem
+    from paramlab.console.tui.app import RunItem
 
 
 class RunLog(Log):

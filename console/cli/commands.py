@@ -6,56 +6,11 @@ import json
 import sys
 import time
 from pathlib import Path
-from typing import Any
 
+from paramlab.console.cli.errors import EXIT_CHECK_FAILED, EXIT_OK, EXIT_RUN_FAILED, UsageError
+from paramlab.console.core.inputs import load_scenario, make_params, parse_seed, parse_seeds
 from paramlab.scenarios import registry
 from paramlab.scenarios.base import ParamError, Scenario
-
-from .cli import EXIT_CHECK_FAILED, EXIT_OK, EXIT_RUN_FAILED, UsageError
-
-
-def load_scenario(scenario_id: str) -> Scenario:
-    try:
-        return registry.load(scenario_id)
-    except registry.UnknownScenario as exc:
-        raise UsageError(str(exc)) from None
-
-
-def parse_sets(items: list[str]) -> dict[str, str]:
-    out = {}
-    for item in items:
-        name, eq, value = item.partition("=")
-        if not eq or not name.strip():
-            raise UsageError(f"--set {item!r}: expected NAME=VALUE")
-        out[name.strip()] = value
-    return out
-
-
-def make_params(scenario: Scenario, preset: str, sets: list[str]):
-    try:
-        return scenario.make_params(preset, parse_sets(sets))
-    except ParamError as exc:
-        raise UsageError(str(exc)) from None
-
-
-def parse_seeds(text: str) -> list[int]:
-    seeds: list[int] = []
-    try:
-        for part in text.split(","):
-            part = part.strip()
-            if "-" in part[1:]:
-                lo, _, hi = part.partition("-")
-                if int(hi) < int(lo):
-                    raise ValueError
-                seeds += range(int(lo), int(hi) + 1)
-            elif part:
-                seeds.append(int(part))
-    except ValueError:
-        raise UsageError(f"--seeds {text!r}: expected e.g. 0,1,2 or 0-4") from None
-    if not seeds:
-        raise UsageError(f"--seeds {text!r}: no seeds given")
-    return seeds
-
 
 # ------------------------------------------------------------------------ list / show
 
@@ -118,7 +73,7 @@ def cmd_show(args) -> int:
 
 def _run_and_watch(runner, sc: Scenario, params, args, *, seed: int, live: bool = False,
                    quiet: bool = False):
-    from .headless import ProgressLine, render_panels
+    from paramlab.console.render.text import ProgressLine, render_panels
 
     try:
         handle = runner.start(sc, params, preset=args.preset, seed=seed, device=args.device)
@@ -157,13 +112,14 @@ def _exit_for(handle) -> int:
 
 
 def cmd_run(args) -> int:
-    from .headless import format_verdict, render_panels
-    from .runner import Runner
+    from paramlab.console.core.runner import Runner
+    from paramlab.console.render.text import format_verdict, render_panels
 
     sc = load_scenario(args.id)
     params = make_params(sc, args.preset, args.sets)
     runner = Runner(args.runs_dir, record=not args.no_record)
-    handle = _run_and_watch(runner, sc, params, args, seed=args.seed, live=args.live)
+    handle = _run_and_watch(runner, sc, params, args, seed=parse_seed(args.seed),
+                            live=args.live)
     if args.live:
         sys.stdout.write("\x1b[H\x1b[2J")
     print(render_panels(sc, handle.history, width=args.width))
@@ -183,9 +139,8 @@ def cmd_run(args) -> int:
 
 def load_replay(path: str):
     """Read a record and rebuild (scenario, params, history, record). UsageError if bad."""
+    from paramlab.console.core.records import RecordError, read_record
     from paramlab.scenarios.history import History
-
-    from .records import RecordError, read_record
 
     try:
         rec = read_record(path)
@@ -206,7 +161,7 @@ def same_verdict(a, b) -> bool:
 
 
 def cmd_replay(args) -> int:
-    from .headless import format_verdict, render_panels
+    from paramlab.console.render.text import format_verdict, render_panels
 
     sc, params, history, rec = load_replay(args.path)
     h = rec.header
@@ -238,31 +193,9 @@ def cmd_replay(args) -> int:
     return EXIT_OK if verdict.passed else EXIT_CHECK_FAILED
 
 
-def record_rows(directory: Path) -> list[dict[str, Any]]:
-    from .records import RecordError, list_records, read_footer, read_record
-
-    rows = []
-    for path in list_records(directory):
-        try:
-            rec = read_record(path, header_only=True)
-            footer = read_footer(path)
-        except (RecordError, OSError):
-            rows.append({"id": path.stem, "scenario": "?", "status": "unreadable",
-                         "verdict": "", "started": "", "elapsed": None, "path": str(path)})
-            continue
-        verdict = (footer or {}).get("verdict")
-        rows.append({
-            "id": rec.run_id, "scenario": rec.scenario,
-            "status": footer["status"] if footer else "incomplete",
-            "verdict": ("" if not verdict else "PASS" if verdict["passed"] else "FAIL"),
-            "started": rec.header.get("started", ""),
-            "elapsed": footer.get("elapsed") if footer else None, "path": str(path)})
-    return rows
-
-
 def cmd_runs(args) -> int:
-    from .headless import fmt_seconds
-    from .records import runs_dir
+    from paramlab.console.core.records import record_rows, runs_dir
+    from paramlab.console.render.text import fmt_seconds
 
     directory = runs_dir(args.runs_dir)
     rows = record_rows(directory)
@@ -288,8 +221,8 @@ def cmd_runs(args) -> int:
 
 
 def cmd_check(args) -> int:
-    from .headless import fmt_seconds
-    from .runner import Runner
+    from paramlab.console.core.runner import Runner
+    from paramlab.console.render.text import fmt_seconds
 
     if args.all:
         ids = [m.id for m in registry.all_meta()]
@@ -329,7 +262,7 @@ def cmd_check(args) -> int:
 
 
 def cmd_sweep(args) -> int:
-    from .sweep import cmd_sweep as sweep
+    from paramlab.console.cli.sweep import cmd_sweep as sweep
 
     return sweep(args)
 
@@ -341,7 +274,7 @@ def _run_console(runs_dir: str | None, paths: list[str]) -> int:
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
         raise UsageError("the console needs a terminal; in scripts use `paramlab run`, "
                          "`replay` or `runs` (see `paramlab --help`)")
-    from .app import run_app  # textual is imported only here
+    from paramlab.console.tui.app import run_app  # textual is imported only here
 
     return run_app(runs_dir, paths)
 
@@ -352,7 +285,7 @@ def cmd_ui(args) -> int:
 
 def cmd_open(args) -> int:
     """Check the records before the console starts: a bad path is a one-line error."""
-    from .records import RecordError, list_records, read_record
+    from paramlab.console.core.records import RecordError, list_records, read_record
 
     paths: list[str] = []
     for text in args.paths:

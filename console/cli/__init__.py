@@ -6,15 +6,18 @@ from __future__ import annotations
 import argparse
 import sys
 
-EXIT_OK, EXIT_CHECK_FAILED, EXIT_BAD_INPUT, EXIT_RUN_FAILED, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+from paramlab.console.cli.errors import (
+    EPILOG,
+    EXIT_BAD_INPUT,
+    EXIT_CHECK_FAILED,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_RUN_FAILED,
+    UsageError,
+)
 
-EPILOG = """exit codes: 0 ok (and every claim check passed), 1 a claim check failed,
-2 bad input (unknown scenario, bad parameter, missing or corrupt record),
-3 a run failed or diverged, 130 interrupted (the run is cancelled, its record kept)."""
-
-
-class UsageError(Exception):
-    """Bad input: printed as one line, exit 2."""
+__all__ = ["EXIT_BAD_INPUT", "EXIT_CHECK_FAILED", "EXIT_INTERRUPTED", "EXIT_OK",
+           "EXIT_RUN_FAILED", "UsageError", "build_parser", "main"]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -43,7 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("run", help="run a scenario, draw its panels and check its claim")
     s.add_argument("id")
     run_options(s)
-    s.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    s.add_argument("--seed", default="0", help="random seed, an integer >= 0 (default 0)")
     s.add_argument("--live", action="store_true", help="redraw the plots while the run goes")
     s.add_argument("--no-record", action="store_true", help="do not write a run record")
     s.add_argument("--width", type=int, default=None, help="plot width (default: terminal)")
@@ -112,11 +115,15 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_OK
     if args.command is None:  # the console; without a terminal, a one-line hint (exit 2)
         args = parser.parse_args(["ui"])
-    from . import commands
+    from paramlab.console.cli import commands
+    from paramlab.console.core.inputs import InputError
 
     handler = getattr(commands, f"cmd_{args.command}")
     try:
-        return handler(args)
+        try:
+            return handler(args)
+        except InputError as exc:
+            raise UsageError(str(exc)) from None
     except KeyboardInterrupt:
         print("\nparamlab: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED

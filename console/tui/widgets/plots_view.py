@@ -15,12 +15,12 @@ from typing import TYPE_CHECKING
 from textual.app import ComposeResult
 from textual.containers import Grid, Vertical
 
-from paramlab.console.headless import fmt_seconds
-from paramlab.console.widgets.info_line import InfoLine
-from paramlab.console.widgets.plot_panel import PlotPanel
+from paramlab.console.render.text import fmt_seconds
+from paramlab.console.tui.widgets.info_line import InfoLine
+from paramlab.console.tui.widgets.plot_panel import PlotPanel
 
 if TYPE_CHECKING:
-    from paramlab.console.app import RunItem
+    from paramlab.console.tui.app import RunItem
 
 SMOOTHING = (0.0, 0.6, 0.9, 0.99)  # TensorBoard-style debiased EMA weights; 0 = off
 LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"

@@ -27,7 +27,7 @@ from textual.binding import Binding
 from textual.strip import Strip
 from textual_plotext import PlotextPlot
 
-from paramlab.console.plotting import Source, draw_data, panel_data
+from paramlab.console.render.plotting import Source, draw_data, panel_data
 from paramlab.scenarios.base import Panel
 
 MIN_INTERVAL = 0.1  # seconds between two redraws of one panel (10 Hz)

@@ -8,10 +8,9 @@ import sys
 import time
 from typing import TextIO
 
+from paramlab.console.render.plotting import no_color, render_panel
 from paramlab.scenarios.base import Scenario, Verdict
 from paramlab.scenarios.history import History
-
-from .plotting import no_color, render_panel
 
 
 def terminal_width(default: int = 100) -> int:
@@ -111,3 +110,16 @@ class ProgressLine:
             self._last_print = now
             self.stream.write(text + "\n")
             self.stream.flush()
+
+
+def format_sweep_progress(pr) -> str:
+    """One line of a sweep's progress (a core.sweeps SweepProgress)."""
+    text = f"sweep {pr.finished}/{pr.total} points"
+    if pr.failed:
+        text += f", {pr.failed} failed"
+    if pr.cancelled:
+        text += f", {pr.cancelled} cancelled"
+    text += f", {pr.running} running  {fmt_seconds(pr.elapsed)}"
+    if pr.eta is not None and pr.finished < pr.total:
+        text += f"  ETA {fmt_seconds(pr.eta)}"
+    return text

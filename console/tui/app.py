@@ -21,13 +21,12 @@ os.environ.setdefault("TEXTUAL_FPS", "120")
 from textual.app import App  # noqa: E402
 from textual.binding import Binding
 
+from paramlab.console.core.records import RecordError, read_record
+from paramlab.console.core.runner import FINAL_STATUSES, RunHandle, Runner
+from paramlab.console.tui.messages import RecordFailed, RunFinished, RunsChanged
 from paramlab.scenarios import registry
 from paramlab.scenarios.base import ParamError, Params, Scenario, ScenarioMeta, Verdict
 from paramlab.scenarios.history import History
-
-from .messages import RecordFailed, RunFinished, RunsChanged
-from .records import RecordError, read_record
-from .runner import FINAL_STATUSES, RunHandle, Runner
 
 # Points per series kept in memory for drawing (the record keeps every event). Plots show
 # about twice their width, so this leaves ample room while bounding a long run's memory.
@@ -168,7 +167,7 @@ class ParamlabApp(App[int]):
         if self.isolate or draw_processes:
             # now, while stderr is still the terminal's (the helpers get its descriptor):
             # the process server starts, and imports numpy and torch, in the background
-            from .runner import process_context, warm_process_server
+            from paramlab.console.core.runner import process_context, warm_process_server
 
             warm_process_server()
             if draw_processes:
@@ -208,7 +207,7 @@ class ParamlabApp(App[int]):
     # ------------------------------------------------------------------ lifecycle
 
     def get_default_screen(self):
-        from .screens.main import MainScreen
+        from paramlab.console.tui.screens.main import MainScreen
 
         return MainScreen()
 
@@ -218,7 +217,7 @@ class ParamlabApp(App[int]):
         return self.screen_stack[0] if self.screen_stack else _Nowhere()
 
     def _warm_draw_pool(self) -> None:
-        from .widgets.plot_panel import warm_drawing_process
+        from paramlab.console.tui.widgets.plot_panel import warm_drawing_process
 
         pool = self.draw_pool
         try:
@@ -344,13 +343,13 @@ class ParamlabApp(App[int]):
     # ------------------------------------------------------------------ actions
 
     def action_help(self) -> None:
-        from .screens.help import HelpScreen
+        from paramlab.console.tui.screens.help import HelpScreen
 
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen())
 
     def action_records(self) -> None:
-        from .screens.records import RecordsScreen
+        from paramlab.console.tui.screens.records import RecordsScreen
 
         if not isinstance(self.screen, RecordsScreen):
             self.push_screen(RecordsScreen(self.runs_dir))
@@ -363,7 +362,7 @@ class ParamlabApp(App[int]):
         if not active:
             self.exit(0)
             return
-        from .screens.confirm_quit import ConfirmQuit
+        from paramlab.console.tui.screens.confirm_quit import ConfirmQuit
 
         def answer(yes: bool | None) -> None:
             if yes:

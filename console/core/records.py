@@ -217,3 +217,25 @@ def list_records(directory: Path) -> list[Path]:
     if not directory.is_dir():
         return []
     return sorted(directory.glob("*.jsonl"))
+
+
+def record_rows(directory: Path) -> list[dict[str, Any]]:
+    """One row per record in `directory` (header and footer only): id, scenario, status,
+    verdict label, start, elapsed, path; an unreadable file is a row saying so."""
+    rows = []
+    for path in list_records(directory):
+        try:
+            rec = read_record(path, header_only=True)
+            footer = read_footer(path)
+        except (RecordError, OSError):
+            rows.append({"id": path.stem, "scenario": "?", "status": "unreadable",
+                         "verdict": "", "started": "", "elapsed": None, "path": str(path)})
+            continue
+        verdict = (footer or {}).get("verdict")
+        rows.append({
+            "id": rec.run_id, "scenario": rec.scenario,
+            "status": footer["status"] if footer else "incomplete",
+            "verdict": ("" if not verdict else Verdict.from_dict(verdict).label),
+            "started": rec.header.get("started", ""),
+            "elapsed": footer.get("elapsed") if footer else None, "path": str(path)})
+    return rows

@@ -13,13 +13,13 @@ from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Footer, Input, TabbedContent, TabPane
 
-from paramlab.console.messages import RunFinished, RunsChanged
-from paramlab.console.widgets.param_form import ParamForm
-from paramlab.console.widgets.plots_view import PlotsView
-from paramlab.console.widgets.run_log import RunLog
-from paramlab.console.widgets.runs_table import RunsTable
-from paramlab.console.widgets.scenario_browser import ScenarioBrowser
-from paramlab.console.widgets.scenario_card import ScenarioCard
+from paramlab.console.tui.messages import RunFinished, RunsChanged
+from paramlab.console.tui.widgets.param_form import ParamForm
+from paramlab.console.tui.widgets.plots_view import PlotsView
+from paramlab.console.tui.widgets.run_log import RunLog
+from paramlab.console.tui.widgets.runs_table import RunsTable
+from paramlab.console.tui.widgets.scenario_browser import ScenarioBrowser
+from paramlab.console.tui.widgets.scenario_card import ScenarioCard
 
 PLOT_HZ = 10
 TABLE_EVERY = 10  # table and log refresh every 10th plot tick (1 Hz)
@@ -234,7 +234,7 @@ class MainScreen(Screen):
             self.notify("fix the params first: " + "; ".join(form.errors)[:200],
                         severity="error", title="no sweep")
             return
-        from paramlab.console.screens.sweep import SweepScreen
+        from paramlab.console.tui.screens.sweep import SweepScreen
 
         self.app.push_screen(SweepScreen(form.scenario, preset=spec.preset,
                                          sets=form.overrides(), device=spec.device))

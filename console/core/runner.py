@@ -33,6 +33,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from paramlab.console.core.records import (
+    RecordWriter,
+    new_run_id,
+    now_iso,
+    package_versions,
+    runs_dir,
+)
 from paramlab.scenarios import registry
 from paramlab.scenarios.base import (
     Metric,
@@ -46,8 +53,6 @@ from paramlab.scenarios.base import (
     Verdict,
 )
 from paramlab.scenarios.history import History
-
-from .records import RecordWriter, new_run_id, now_iso, package_versions, runs_dir
 
 RUNNING, DONE, FAILED, CANCELLED, DIVERGED = "running", "done", "failed", "cancelled", "diverged"
 FINAL_STATUSES = (DONE, FAILED, CANCELLED, DIVERGED)
@@ -363,7 +368,7 @@ def warm_process_server() -> None:
     ctx = process_context()
     if ctx.get_start_method() != "forkserver":
         return
-    ctx.set_forkserver_preload(["paramlab.console.runner"])
+    ctx.set_forkserver_preload(["paramlab.console.core.runner"])
     from multiprocessing import forkserver
 
     forkserver.ensure_running()
@@ -494,7 +499,7 @@ def _run_in_child(conn: Any, stop: Any, task: dict[str, Any]) -> None:
 def _append_footer(h: RunHandle, footer: dict[str, Any]) -> None:
     """Close the record of a run whose process died: keep every line it wrote (a torn
     last line is left for the tolerant reader to skip) and add a footer."""
-    from .records import read_footer
+    from paramlab.console.core.records import read_footer
 
     try:
         if read_footer(h.path) is not None:  # type: ignore[arg-type]
@@ -518,7 +523,7 @@ def _full_history(h: RunHandle, writer: RecordWriter | None,
     points is replaced by the record's events (the record is the full truth)."""
     if not h.history.decimated or writer is None:
         return h.history
-    from .records import iter_events
+    from paramlab.console.core.records import iter_events
 
     writer.flush()
     with slots:

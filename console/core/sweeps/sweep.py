@@ -33,7 +33,6 @@ import math
 import os
 import random
 import socket
-import sys
 import threading
 import time
 import traceback
@@ -42,6 +41,23 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from paramlab.console.core.inputs import InputError
+from paramlab.console.core.records import (
+    RecordWriter,
+    new_run_id,
+    now_iso,
+    package_versions,
+    runs_dir,
+)
+from paramlab.console.core.runner import (
+    CANCELLED,
+    DIVERGED,
+    DONE,
+    FAILED,
+    drive,
+    load_for_worker,
+    resolve_device,
+)
 from paramlab.scenarios import registry
 from paramlab.scenarios.base import (
     Metric,
@@ -57,24 +73,13 @@ from paramlab.scenarios.base import (
 )
 from paramlab.scenarios.history import History
 
-from .records import RecordWriter, new_run_id, now_iso, package_versions, runs_dir
-from .runner import (
-    CANCELLED,
-    DIVERGED,
-    DONE,
-    FAILED,
-    drive,
-    load_for_worker,
-    resolve_device,
-)
-
 MANIFEST = "sweep.json"
 MANIFEST_FORMAT = 1
 PENDING, RUNNING, SKIPPED = "pending", "running", "skipped"
 COMPLETE = (DONE, FAILED, DIVERGED)  # a resumed sweep does not re-run these
 
 
-class SweepError(Exception):
+class SweepError(InputError):
     """Bad sweep input or an unusable sweep folder: one line for the user."""
 
 
@@ -369,21 +374,6 @@ class SweepProgress:
     def finished(self) -> int:
         return self.done + self.failed
 
-    def line(self) -> str:
-        text = f"sweep {self.finished}/{self.total} points"
-        if self.failed:
-            text += f", {self.failed} failed"
-        if self.cancelled:
-            text += f", {self.cancelled} cancelled"
-        text += f", {self.running} running  {_fmt_s(self.elapsed)}"
-        if self.eta is not None and self.finished < self.total:
-            text += f"  ETA {_fmt_s(self.eta)}"
-        return text
-
-
-def _fmt_s(s: float) -> str:
-    return f"{s:.1f} s" if s < 120 else f"{int(s // 60)}m{int(s % 60):02d}s"
-
 
 # ------------------------------------------------------------------ the sweep
 
@@ -514,7 +504,7 @@ class Sweep:
         "interrupted"). Without an executor, a local process pool is made (and closed).
         Raises SweepError when another process runs this sweep, or the loop broke."""
         try:
-            lock = _lock_folder(self.directory)  # before touching anything
+            lock = lock_folder(self.directory)  # before touching anything
         except SweepError as exc:
             self.error = str(exc)
             self._done.set()
@@ -524,7 +514,7 @@ class Sweep:
         own = executor is None
         try:
             if own:
-                from .executors import make_executor
+                from paramlab.console.core.executors import make_executor
 
                 executor = make_executor("pool", workers=workers)
             self._loop(executor, on_point, retry_failed)
@@ -688,7 +678,7 @@ class Sweep:
     def _adopt_records(self) -> None:
         """Points whose record says complete (e.g. the driver died before the manifest
         caught up) are taken from their records instead of being re-run."""
-        from .records import RecordError, read_footer, read_record
+        from paramlab.console.core.records import RecordError, read_footer, read_record
 
         with self._lock:
             open_ids = {p["id"]: p for p in self.manifest["points"] if p["status"] != DONE}
@@ -764,7 +754,7 @@ class _FolderLock:
         self.fh.close()  # closing releases the flock
 
 
-def _lock_folder(directory: Path) -> _FolderLock:
+def lock_folder(directory: Path) -> _FolderLock:
     """One driver per sweep folder (the lock goes with the process, even on kill -9)."""
     fh = open(directory / ".lock", "a+")
     try:
@@ -927,165 +917,3 @@ def _sort_key(x: Any) -> tuple[int, Any]:
     return (0, x) if isinstance(x, (int, float)) and not isinstance(x, bool) else (1, str(x))
 
 
-# ------------------------------------------------------------------ text output
-
-
-def format_summary(points: Sequence[Mapping[str, Any]], spec: SweepSpec, metric: str) -> str:
-    """The summary table: point, swept values, seed, status, verdict, final metric, time,
-    and why a point failed, diverged or was cancelled."""
-    from .headless import fmt_value
-
-    cols = ["#", "point", *spec.swept, "seed", "status", "verdict", metric or "metric",
-            "time", ""]
-    body = []
-    for p in points:
-        v = (p.get("final") or {}).get(metric)
-        el = p.get("elapsed")
-        verdict = (p["verdict"] or "-") + (f" {p['score']}" if p.get("score") else "")
-        reason = p.get("reason") if p["status"] in (FAILED, DIVERGED, CANCELLED) else ""
-        body.append([str(p["index"]), p["id"][:10],
-                     *[_cell(p["overrides"].get(n)) for n in spec.swept], str(p["seed"]),
-                     p["status"], verdict, "-" if v is None else fmt_value(v),
-                     "-" if el is None else _fmt_s(el), (reason or "")[:60]])
-    widths = [max([len(c), *(len(r[i]) for r in body)]) for i, c in enumerate(cols)]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip()
-             for row in [cols, *body]]
-    return "\n".join(lines)
-
-
-def _cell(v: Any) -> str:
-    return f"{v:g}" if isinstance(v, float) else str(v)
-
-
-class SweepProgressLine:
-    """Progress on stderr: redrawn in place on a TTY, else printed every ~10% or 10 s."""
-
-    def __init__(self, stream: Any = None) -> None:
-        self.stream = stream or sys.stderr
-        self.tty = self.stream.isatty()
-        self._last: tuple[int, int] | None = None
-        self._last_print = 0.0
-
-    def update(self, pr: SweepProgress, final: bool = False) -> None:
-        text = pr.line()
-        if self.tty:
-            self.stream.write("\r\x1b[2K" + text + ("\n" if final else ""))
-            self.stream.flush()
-            return
-        decile = int(10 * pr.finished / pr.total) if pr.total else 0
-        now = time.monotonic()
-        key = (decile, pr.failed)
-        if final or key != self._last or now - self._last_print > 10:
-            self._last = key
-            self._last_print = now
-            self.stream.write(text + "\n")
-            self.stream.flush()
-
-
-# ------------------------------------------------------------------ the command
-
-
-def cmd_sweep(args: Any) -> int:
-    from .cli import EXIT_CHECK_FAILED, EXIT_OK, EXIT_RUN_FAILED, UsageError
-    from .commands import load_scenario, parse_seeds, parse_sets
-    from .executors import BackendError, make_executor
-
-    # everything is checked before workers start, and workers start before the new
-    # sweep's folder is made (a backend that fails leaves nothing behind)
-    try:
-        if args.workers is not None and args.workers < 1:
-            raise SweepError("--workers: expected N >= 1")
-        if args.dask and args.scheduler:
-            raise SweepError("--dask starts a local cluster, --scheduler uses a running "
-                             "one: give one of them")
-        if args.workers is not None and args.scheduler:
-            raise SweepError("--workers: a cluster's size is set where its workers start "
-                             "(dask worker --nworkers N); drop --workers")
-        if args.resume:
-            given = [flag for flag, on in (("ID", args.id), ("--grid", args.grid),
-                                           ("--random", args.random), ("--set", args.sets),
-                                           ("--sweep-dir", args.sweep_dir)) if on]
-            if given:
-                raise SweepError(f"--resume continues a sweep as it was made; drop "
-                                 f"{', '.join(given)}")
-            sweep = Sweep.open(args.resume)
-            _lock_folder(sweep.directory).close()  # busy: say so before starting workers
-        else:
-            if not args.id:
-                raise SweepError("sweep: name a scenario id (or --resume DIR)")
-            sc = load_scenario(args.id)
-            spec = build_spec(sc, preset=args.preset, sets=parse_sets(args.sets),
-                              grid=args.grid, random_dims=args.random, samples=args.samples,
-                              sweep_seed=args.sweep_seed, seeds=parse_seeds(args.seeds),
-                              device=args.device, metric=args.metric or "")
-            expand(spec, sc)  # every point's params are valid
-            Sweep.new_folder(args.sweep_dir, args.runs_dir)
-        kind = "dask" if args.dask else "pool"
-        executor = make_executor(kind, workers=args.workers, scheduler=args.scheduler)
-    except (SweepError, BackendError) as exc:
-        raise UsageError(str(exc)) from None
-    if not args.resume:
-        try:
-            sweep = Sweep.create(spec, args.sweep_dir, runs=args.runs_dir)
-        except (SweepError, OSError) as exc:
-            executor.close()
-            raise UsageError(str(exc)) from None
-    metric = args.metric or sweep.spec.metric
-    pr = sweep.progress()
-    print(f"sweep {sweep.sweep_id}: {sweep.spec.scenario}, {pr.total} points "
-          f"({pr.total - pr.pending - pr.running - pr.cancelled} already complete) "
-          f"on {executor.name}; folder {sweep.directory}", file=sys.stderr)
-    progress = SweepProgressLine()
-    interrupted = False
-    try:
-        sweep.start(executor, retry_failed=args.retry_failed)
-        try:
-            while not sweep.wait(0.2):
-                progress.update(sweep.progress())
-        except KeyboardInterrupt:
-            interrupted = True
-            sweep.cancel()
-            print("\ncancelling: stopping running points ...", file=sys.stderr)
-            sweep.wait()
-    finally:
-        executor.close()
-    progress.update(sweep.progress(), final=True)
-    if sweep.error:
-        print(sweep.error, file=sys.stderr)
-    points = sweep.snapshot()
-    print(format_summary(points, sweep.spec, metric))
-    if metric and not any(metric in (p.get("final") or {}) for p in points) and \
-            any(p["status"] == DONE for p in points):
-        print(f"warning: no point reported metric {metric!r}; known: "
-              f"{', '.join(sweep.metric_names())}", file=sys.stderr)
-    elif not args.no_plots:
-        _print_panels(sweep, metric, args.width)
-    if args.csv:
-        write_csv(args.csv, points, sweep.spec)
-        print(f"csv: {args.csv}")
-    pr = sweep.progress()
-    print(f"{pr.done} done ({pr.passed} PASS), {pr.failed} failed or diverged, "
-          f"{pr.cancelled + pr.pending} not run; manifest {sweep.directory / MANIFEST}")
-    if interrupted:
-        print(f"continue with: paramlab sweep --resume {sweep.directory}", file=sys.stderr)
-        raise KeyboardInterrupt
-    if sweep.state != "finished":
-        return EXIT_RUN_FAILED
-    if pr.failed:
-        return EXIT_RUN_FAILED
-    return EXIT_OK if pr.passed == pr.total else EXIT_CHECK_FAILED
-
-
-def _print_panels(sweep: Sweep, metric: str, width: int | None) -> None:
-    from .headless import format_table, terminal_width
-    from .plotting import no_color, render_panel
-
-    width = width or terminal_width()
-    color = sys.stdout.isatty() and not no_color()
-    for panel, hist in sweep.summary_panels(metric):
-        print()
-        print(render_panel(panel, hist, width=width, height=16, color=color))
-        if panel.kind == "bars":
-            t = hist.tables[panel.table]
-            print(format_table(",".join(sweep.spec.swept) or "setting", t.rows, t.columns,
-                               t.cells))

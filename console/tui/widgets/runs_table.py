@@ -10,10 +10,10 @@ from textual.binding import Binding
 from textual.message import Message
 from textual.widgets import DataTable
 
-from paramlab.console.headless import fmt_seconds, fmt_value
+from paramlab.console.render.text import fmt_seconds, fmt_value
 
 if TYPE_CHECKING:
-    from paramlab.console.app import RunItem
+    from paramlab.console.tui.app import RunItem
 
 SCENARIO_WIDTH, VERDICT_WIDTH = 22, 40
 # fixed widths: a changing cell never changes the table's size (no layout pass)

@@ -26,10 +26,10 @@ from textual.containers import Grid, Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Button, DataTable, Footer, Input, Label, Static
 
-from paramlab.console.headless import fmt_seconds, fmt_value
-from paramlab.console.widgets.info_line import InfoLine
-from paramlab.console.widgets.plot_panel import PlotPanel
-from paramlab.console.widgets.plots_view import short_value
+from paramlab.console.render.text import fmt_seconds, fmt_value, format_sweep_progress
+from paramlab.console.tui.widgets.info_line import InfoLine
+from paramlab.console.tui.widgets.plot_panel import PlotPanel
+from paramlab.console.tui.widgets.plots_view import short_value
 from paramlab.scenarios.base import Scenario
 
 POLL_SECONDS = 0.5
@@ -57,7 +57,7 @@ class SweepScreen(Screen):
     # ------------------------------------------------------------------ layout
 
     def compose(self) -> ComposeResult:
-        from paramlab.console.executors import default_workers
+        from paramlab.console.core.executors import default_workers
 
         sc = self.scenario
         sid = sc.meta.id if sc.meta else "?"
@@ -101,16 +101,15 @@ class SweepScreen(Screen):
 
     def parse(self) -> tuple[Any, int]:
         """(SweepSpec, workers) from the inputs; raises SweepError with one line."""
-        from paramlab.console.cli import UsageError
-        from paramlab.console.commands import parse_seeds
-        from paramlab.console.sweep import SweepError, build_spec, expand
+        from paramlab.console.core.inputs import InputError, parse_seeds
+        from paramlab.console.core.sweeps.sweep import SweepError, build_spec, expand
 
         def text(node_id: str) -> str:
             return self.query_one(f"#{node_id}", Input).value.strip()
 
         try:
             seeds = parse_seeds(text("sw-seeds"))
-        except UsageError as exc:
+        except InputError as exc:
             raise SweepError(str(exc)) from None
         try:
             samples = int(text("sw-samples") or "0")
@@ -131,7 +130,7 @@ class SweepScreen(Screen):
         return spec, workers
 
     def action_start(self) -> None:
-        from paramlab.console.sweep import Sweep, SweepError
+        from paramlab.console.core.sweeps.sweep import Sweep, SweepError
 
         if self.sweep is not None and not self.sweep.finished:
             self.notify("the sweep is running (c cancels it)", severity="warning")
@@ -172,7 +171,7 @@ class SweepScreen(Screen):
         if sweep is None:
             return
         pr = sweep.progress()
-        line = pr.line()
+        line = format_sweep_progress(pr)
         if sweep.finished:
             if sweep.error:
                 line += f"  [red]stopped: {sweep.error.strip().splitlines()[-1]}[/]"

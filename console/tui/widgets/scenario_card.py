@@ -8,7 +8,7 @@ from textual.containers import VerticalScroll
 from textual.markup import escape
 from textual.widgets import Static
 
-from paramlab.console.widgets.param_form import ParamForm
+from paramlab.console.tui.widgets.param_form import ParamForm
 from paramlab.scenarios.base import Scenario
 
 

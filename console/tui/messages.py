@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from textual.message import Message
 
 if TYPE_CHECKING:
-    from .app import RunItem
+    from paramlab.console.tui.app import RunItem
 
 
 class RunFinished(Message, bubble=False):

@@ -1,0 +1,1 @@
+"""Rendering shared by the front-ends: panels drawn as text, numbers and tables formatted."""
