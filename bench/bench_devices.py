@@ -27,7 +27,7 @@ def run_once(sc, params, device: str, seed: int) -> tuple[float, str]:
 
         torch.cuda.synchronize()
     verdict = sc.check(history, params)
-    return time.perf_counter() - t0, ("PASS" if verdict.passed else "FAIL") + \
+    return time.perf_counter() - t0, verdict.label + \
         f" ({verdict.score})"
 
 

@@ -26,7 +26,7 @@ from pathlib import Path
 def timed_sweep(spec, directory: Path, make_executor) -> tuple[float, float, float, float]:
     """(start-up, sweep, close) wall seconds of one sweep on a fresh executor, and the
     points' CPU seconds (summed over points, measured in the workers)."""
-    from paramlab.console.core.sweeps.sweep import Sweep
+    from paramlab.console.core.sweeps import Sweep
 
     t0 = time.perf_counter()
     ex = make_executor()
@@ -36,9 +36,9 @@ def timed_sweep(spec, directory: Path, make_executor) -> tuple[float, float, flo
     t2 = time.perf_counter()
     ex.close()
     t3 = time.perf_counter()
-    bad = [p for p in sweep.snapshot() if p["status"] != "done"]
+    bad = [p for p in sweep.snapshot() if p.status != "done"]
     assert state == "finished" and not bad, (state, bad[:1])
-    return t1 - t0, t2 - t1, t3 - t2, sum(p["cpu"] for p in sweep.snapshot())
+    return t1 - t0, t2 - t1, t3 - t2, sum(p.cpu for p in sweep.snapshot())
 
 
 def main() -> None:
@@ -52,7 +52,7 @@ def main() -> None:
 
     from paramlab.console.cli.commands import parse_sets
     from paramlab.console.core.executors import DaskExecutor, PoolExecutor
-    from paramlab.console.core.sweeps.sweep import build_spec
+    from paramlab.console.core.sweeps import build_spec
     from paramlab.scenarios import registry
 
     sc = registry.load(args.scenario)

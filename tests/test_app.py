@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from paramlab.console.core.records import RecordWriter, read_record
+from paramlab.console.core.records import RecordWriter, RunFooter, RunHeader, read_record
 from paramlab.console.tui.app import ParamlabApp
 from paramlab.scenarios.base import (
     Criterion,
@@ -70,16 +70,14 @@ def write_record(path: Path, scenario: Scenario, params: dict, run_id: str) -> P
     from paramlab.scenarios.history import History
 
     p = scenario.params.build(params)
-    writer = RecordWriter(path, {"run_id": run_id, "scenario": scenario.meta.id,
-                                 "preset": "default", "params": p.to_dict(), "seed": 0,
-                                 "device": "cpu", "versions": {}, "started": "2025-01-01"})
+    writer = RecordWriter(path, RunHeader(run_id, scenario.meta.id, "default", p.to_dict(),
+                                          0, "cpu", {}, "2025-01-01"))
     history = History()
     for i, event in enumerate(scenario.run(p, RunContext(0))):
         writer.event(event, 0.01 * i)
         history.add(event)
     verdict = scenario.check(history, p)
-    writer.close({"status": "done", "verdict": verdict.to_dict(), "ended": "2025-01-01",
-                  "elapsed": 1.5, "reason": "", "error": None})
+    writer.close(RunFooter("done", verdict.to_dict(), "2025-01-01", 1.5))
     return path
 
 

@@ -41,10 +41,10 @@ def test_a_sweep_from_the_card_runs_its_points_and_shows_the_summary(toy, tmp_pa
             await pilot.pause(1.2)  # a poll of the screen after the end
             sweep = screen.sweep
             points = sweep.snapshot()
-            assert len(points) == 6 and {p["status"] for p in points} == {"done"}
-            assert all(p["params"]["steps"] == 30 for p in points)
+            assert len(points) == 6 and {p.status for p in points} == {"done"}
+            assert all(p.params["steps"] == 30 for p in points)
             # scale 20 ends above the 0.5 threshold (20/30): FAIL there, PASS at 0.5 and 2
-            verdicts = {(p["overrides"]["scale"], p["verdict"]) for p in points}
+            verdicts = {(p.overrides["scale"], p.verdict) for p in points}
             assert verdicts == {(0.5, "PASS"), (2.0, "PASS"), (20.0, "FAIL")}
             text = screen_text(app)
             assert "sweep 6/6 points" in text and "finished" in text and "4/6 passed" in text

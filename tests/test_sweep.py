@@ -12,7 +12,7 @@ import pytest
 from paramlab.console.cli import main
 from paramlab.console.core.executors import PoolExecutor
 from paramlab.console.core.records import read_record
-from paramlab.console.core.sweeps.sweep import (
+from paramlab.console.core.sweeps import (
     RandomDim,
     Sweep,
     SweepError,
@@ -56,21 +56,21 @@ def test_pool_and_dask_local_cluster_give_identical_per_point_metrics(tmp_path, 
         b = make(sc, tmp_path, "dask", **kw)
         assert b.run(dask) == "finished"
     pa, pb = a.snapshot(), b.snapshot()
-    assert len(pa) == 4 and [p["status"] for p in pa + pb] == ["done"] * 8
-    assert [p["id"] for p in pa] == [p["id"] for p in pb]
-    assert [p["final"] for p in pa] == [p["final"] for p in pb]
-    assert [p["verdict"] for p in pa] == [p["verdict"] for p in pb]
+    assert len(pa) == 4 and [p.status for p in pa + pb] == ["done"] * 8
+    assert [p.id for p in pa] == [p.id for p in pb]
+    assert [p.final for p in pa] == [p.final for p in pb]
+    assert [p.verdict for p in pa] == [p.verdict for p in pb]
     # each point is an ordinary record, tagged with its sweep and identity
-    rec = read_record(b.directory / pb[0]["record"])
+    rec = read_record(b.directory / pb[0].record)
     assert rec.status == "done" and rec.header["sweep"] == b.sweep_id
-    assert rec.header["point"] == pb[0]["id"] == point_id(MS, pb[0]["params"], 0)
-    assert rec.events[-1].values["err_asym_imb"] == pb[0]["final"]["err_asym_imb"]
+    assert rec.header["point"] == pb[0].id == point_id(MS, pb[0].params, 0)
+    assert rec.events[-1].values["err_asym_imb"] == pb[0].final["err_asym_imb"]
 
 
 def test_resume_runs_only_the_points_that_did_not_finish(tmp_path, toy, pool):
     sw = make(toy, tmp_path, grid=["scale=0.1,1"], seeds=[0, 1])
     sw.run(pool)
-    first = {p["id"]: p["run_id"] for p in sw.snapshot()}
+    first = {p.id: p.run_id for p in sw.snapshot()}
     manifest = read_manifest(sw.directory)  # as if interrupted with two points open:
     lost, late = manifest["points"][1], manifest["points"][3]
     (sw.directory / lost["record"]).unlink()  # one never finished,
@@ -80,10 +80,10 @@ def test_resume_runs_only_the_points_that_did_not_finish(tmp_path, toy, pool):
     ran = []
     again = Sweep.open(sw.directory)
     assert again.run(pool, on_point=ran.append) == "finished"
-    assert [p["index"] for p in ran] == [1]
-    after = {p["id"]: p for p in again.snapshot()}
-    assert [after[k]["run_id"] == v for k, v in first.items()] == [True, False, True, True]
-    assert after[late["id"]]["status"] == "done" and after[late["id"]]["final"]
+    assert [p.index for p in ran] == [1]
+    after = {p.id: p for p in again.snapshot()}
+    assert [after[k].run_id == v for k, v in first.items()] == [True, False, True, True]
+    assert after[late["id"]].status == "done" and after[late["id"]].final
     assert len(list((sw.directory / "runs").glob("*.jsonl"))) == 4
 
 
@@ -107,7 +107,7 @@ def test_cancel_marks_running_points_and_leaves_a_valid_manifest(tmp_path, toy, 
 
 
 def test_a_sweep_folder_is_run_by_one_process_at_a_time(tmp_path, toy, pool):
-    from paramlab.console.core.sweeps.sweep import lock_folder
+    from paramlab.console.core.sweeps import lock_folder
 
     sw = make(toy, tmp_path, seeds=[0])
     held = lock_folder(sw.directory)  # as another driver would
@@ -123,12 +123,12 @@ def test_a_sweep_folder_is_run_by_one_process_at_a_time(tmp_path, toy, pool):
 def test_a_failing_point_is_marked_failed_and_the_sweep_goes_on(tmp_path, toy, pool):
     sw = make(toy, tmp_path, grid=["fail_at=-1,3", "nan_at=-1,5"])
     assert sw.run(pool) == "finished"
-    by = {(p["overrides"]["fail_at"], p["overrides"]["nan_at"]): p for p in sw.snapshot()}
-    assert by[(-1, -1)]["status"] == "done" and by[(-1, -1)]["verdict"] == "PASS"
-    assert by[(3, -1)]["status"] == by[(3, 5)]["status"] == "failed"
-    assert by[(3, -1)]["reason"] == "RuntimeError: boom at step 3"
-    assert by[(-1, 5)]["status"] == "diverged"
-    footer = read_record(sw.directory / by[(3, -1)]["record"]).footer
+    by = {(p.overrides["fail_at"], p.overrides["nan_at"]): p for p in sw.snapshot()}
+    assert by[(-1, -1)].status == "done" and by[(-1, -1)].verdict == "PASS"
+    assert by[(3, -1)].status == by[(3, 5)].status == "failed"
+    assert by[(3, -1)].reason == "RuntimeError: boom at step 3"
+    assert by[(-1, 5)].status == "diverged"
+    footer = read_record(sw.directory / by[(3, -1)].record).footer
     assert "Traceback" in footer["error"]
 
 

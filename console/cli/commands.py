@@ -10,7 +10,7 @@ from pathlib import Path
 from paramlab.console.cli.errors import EXIT_CHECK_FAILED, EXIT_OK, EXIT_RUN_FAILED, UsageError
 from paramlab.console.core.inputs import load_scenario, make_params, parse_seed, parse_seeds
 from paramlab.scenarios import registry
-from paramlab.scenarios.base import ParamError, Scenario
+from paramlab.scenarios.base import Scenario
 
 # ------------------------------------------------------------------------ list / show
 
@@ -137,60 +137,37 @@ def cmd_run(args) -> int:
 # ------------------------------------------------------------------------ replay / runs
 
 
-def load_replay(path: str):
-    """Read a record and rebuild (scenario, params, history, record). UsageError if bad."""
-    from paramlab.console.core.records import RecordError, read_record
-    from paramlab.scenarios.history import History
-
-    try:
-        rec = read_record(path)
-    except RecordError as exc:
-        raise UsageError(str(exc)) from None
-    sc = load_scenario(rec.scenario)
-    try:
-        params = sc.params.build(rec.header.get("params", {}))
-    except ParamError as exc:
-        first = str(exc).splitlines()[0]
-        raise UsageError(f"{path}: recorded params no longer valid: {first}") from None
-    return sc, params, History(rec.events), rec
-
-
-def same_verdict(a, b) -> bool:
-    """Equal verdicts, NaN measurements included (nan != nan as floats)."""
-    return json.dumps(a.to_dict(), sort_keys=True) == json.dumps(b.to_dict(), sort_keys=True)
-
-
 def cmd_replay(args) -> int:
+    from paramlab.console.core.replay import DIFFERS, INCOMPLETE, NOT_CHECKED, replay
     from paramlab.console.render.text import format_verdict, render_panels
 
-    sc, params, history, rec = load_replay(args.path)
-    h = rec.header
+    r = replay(args.path)
+    rec, sc, h = r.record, r.scenario, r.record.header
     print(f"run {rec.run_id}  {rec.scenario}  seed {h.get('seed')}  preset "
           f"{h.get('preset', '?')}  device {h.get('device')}  started {h.get('started')}  "
           f"status {rec.status}")
     if rec.skipped:
         print(f"warning: skipped {rec.skipped} unreadable line(s); replaying the other "
               f"{len(rec.events)} events", file=sys.stderr)
-    print(render_panels(sc, history, width=args.width))
-    for note in history.notes:
+    print(render_panels(sc, r.history, width=args.width))
+    for note in r.history.notes:
         print(f"note: {note}")
     print()
-    if rec.status not in ("done", "incomplete"):
+    if r.comparison == NOT_CHECKED:
         print(format_verdict(None, sc, rec.status, (rec.footer or {}).get("reason", "")))
         return EXIT_RUN_FAILED
-    verdict = sc.check(history, params)
-    print(format_verdict(verdict, sc))
-    recorded = rec.verdict
-    if rec.status == "incomplete":
+    assert r.verdict is not None
+    print(format_verdict(r.verdict, sc))
+    if r.comparison == INCOMPLETE:
         print("note: the record has no footer (the run was interrupted); the verdict above "
               "is computed on the events recorded so far")
-    elif recorded is None or not same_verdict(recorded, verdict):
+    elif r.comparison == DIFFERS:
         print("warning: the re-computed verdict differs from the recorded one",
               file=sys.stderr)
         return EXIT_CHECK_FAILED
     else:
         print("re-checked: same verdict as recorded")
-    return EXIT_OK if verdict.passed else EXIT_CHECK_FAILED
+    return EXIT_OK if r.verdict.passed else EXIT_CHECK_FAILED
 
 
 def cmd_runs(args) -> int:
@@ -242,7 +219,7 @@ def cmd_check(args) -> int:
             h = _run_and_watch(runner, sc, params, args, seed=seed)
             code = _exit_for(h)
             worst = max(worst, code) if code != EXIT_OK else worst
-            verdict = ("PASS" if h.verdict.passed else "FAIL") if h.verdict else h.status
+            verdict = h.verdict.label if h.verdict else h.status
             summary = h.verdict.summary if h.verdict else h.reason
             rows.append((sc.meta.id, args.preset, seed, verdict,
                          h.verdict.score if h.verdict else "-", fmt_seconds(h.elapsed),

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from paramlab.console.cli.errors import (
@@ -14,15 +14,13 @@ from paramlab.console.cli.errors import (
     EXIT_RUN_FAILED,
     UsageError,
 )
+from paramlab.console.core.execute import CANCELLED, DIVERGED, DONE, FAILED
 from paramlab.console.core.inputs import load_scenario, parse_seeds, parse_sets
-from paramlab.console.core.sweeps.sweep import (
-    CANCELLED,
-    DIVERGED,
-    DONE,
-    FAILED,
+from paramlab.console.core.sweeps import (
     MANIFEST,
     Sweep,
     SweepError,
+    SweepPoint,
     SweepProgress,
     SweepSpec,
     build_spec,
@@ -33,20 +31,20 @@ from paramlab.console.core.sweeps.sweep import (
 from paramlab.console.render.text import fmt_seconds, fmt_value, format_sweep_progress
 
 
-def format_summary(points: Sequence[Mapping[str, Any]], spec: SweepSpec, metric: str) -> str:
+def format_summary(points: Sequence[SweepPoint], spec: SweepSpec, metric: str) -> str:
     """The summary table: point, swept values, seed, status, verdict, final metric, time,
     and why a point failed, diverged or was cancelled."""
     cols = ["#", "point", *spec.swept, "seed", "status", "verdict", metric or "metric",
             "time", ""]
     body = []
     for p in points:
-        v = (p.get("final") or {}).get(metric)
-        el = p.get("elapsed")
-        verdict = (p["verdict"] or "-") + (f" {p['score']}" if p.get("score") else "")
-        reason = p.get("reason") if p["status"] in (FAILED, DIVERGED, CANCELLED) else ""
-        body.append([str(p["index"]), p["id"][:10],
-                     *[_cell(p["overrides"].get(n)) for n in spec.swept], str(p["seed"]),
-                     p["status"], verdict, "-" if v is None else fmt_value(v),
+        v = p.final.get(metric)
+        el = p.elapsed
+        verdict = (p.verdict or "-") + (f" {p.score}" if p.score else "")
+        reason = p.reason if p.status in (FAILED, DIVERGED, CANCELLED) else ""
+        body.append([str(p.index), p.id[:10],
+                     *[_cell(p.overrides.get(n)) for n in spec.swept], str(p.seed),
+                     p.status, verdict, "-" if v is None else fmt_value(v),
                      "-" if el is None else fmt_seconds(el), (reason or "")[:60]])
     widths = [max([len(c), *(len(r[i]) for r in body)]) for i, c in enumerate(cols)]
     lines = ["  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip()
@@ -153,8 +151,8 @@ def cmd_sweep(args: Any) -> int:
         print(sweep.error, file=sys.stderr)
     points = sweep.snapshot()
     print(format_summary(points, sweep.spec, metric))
-    if metric and not any(metric in (p.get("final") or {}) for p in points) and \
-            any(p["status"] == DONE for p in points):
+    if metric and not any(metric in p.final for p in points) and \
+            any(p.status == DONE for p in points):
         print(f"warning: no point reported metric {metric!r}; known: "
               f"{', '.join(sweep.metric_names())}", file=sys.stderr)
     elif not args.no_plots:

@@ -94,7 +94,7 @@ def _init_pool_worker(stop_flags: Any, threads: int) -> None:
     # N processes x all-core BLAS/torch pools oversubscribe the CPU, and a point's last
     # bits may depend on the thread count: one thread per process, as Dask's nanny sets
     # for its workers, so both backends give identical metrics. The environment wins.
-    from paramlab.console.core.runner import one_thread_per_process
+    from paramlab.console.core.processes import one_thread_per_process
 
     one_thread_per_process(threads)
     global _POOL_STOP
@@ -119,7 +119,7 @@ class PoolExecutor:
 
     def __init__(self, workers: int, *, threads_per_worker: int = 1) -> None:
         self.workers = max(1, int(workers))
-        from paramlab.console.core.runner import process_context
+        from paramlab.console.core.processes import process_context
 
         ctx = process_context()
         self._stop = ctx.Array("b", STOP_SLOTS, lock=False)  # one byte per live token

@@ -13,6 +13,7 @@ the rest. A record with no readable header is an error.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import secrets
@@ -63,48 +64,131 @@ def package_versions(extra: tuple[str, ...] = ()) -> dict[str, str]:
     return out
 
 
-class RecordWriter:
-    def __init__(self, path: Path, header: dict[str, Any], *, flush_every: int = 512,
+@dataclass
+class RunHeader:
+    """The record's first line: what ran. `sweep`, `point` and `host` are set for sweep
+    points, `threads` once the thread policy has been applied."""
+
+    run_id: str
+    scenario: str
+    preset: str
+    params: dict[str, Any]
+    seed: int
+    device: str
+    versions: dict[str, str] = field(default_factory=dict)
+    started: str = field(default_factory=lambda: now_iso())
+    sweep: str | None = None
+    point: str | None = None
+    host: str | None = None
+    threads: dict[str, int] | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        d = {k: v for k, v in dataclasses.asdict(self).items() if v is not None}
+        return {"kind": "header", "format": FORMAT_VERSION, **d}
+
+
+@dataclass
+class RunFooter:
+    """The record's last line: how the run ended."""
+
+    status: str
+    verdict: dict[str, Any] | None = None
+    ended: str = field(default_factory=lambda: now_iso())
+    elapsed: float | None = None
+    reason: str = ""
+    error: str | None = None
+    events: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": "footer", **dataclasses.asdict(self)}
+
+
+def _line(obj: dict[str, Any]) -> bytes:
+    line = orjson.dumps(obj)
+    if b"null" in line:  # orjson writes NaN/inf as null: keep them (as Python's json does)
+        return json.dumps(obj, separators=(",", ":")).encode()
+    return line
+
+
+class RecordBuffer:
+    """A record kept in memory as its lines (a sweep point's worker, which may have no
+    shared filesystem, returns them; the driver writes them with `write_lines`)."""
+
+    def __init__(self, header: RunHeader) -> None:
+        self.header = header
+        self.lines: list[bytes] = [_line(header.to_dict())]
+        self.events = 0
+
+    def event(self, event: Event, t: float) -> None:
+        self.lines.append(_line({"kind": "event", "t": round(t, 4), **event.to_dict()}))
+        self.events += 1
+
+    def flush(self) -> None:
+        pass
+
+    def close(self, footer: RunFooter) -> None:
+        footer.events = self.events
+        self.lines.append(_line(footer.to_dict()))
+
+
+class RecordWriter(RecordBuffer):
+    """A record written to `path` as the run goes: the header at once, events in batches,
+    the footer (with an fsync) at the end. Never overwrites an existing file."""
+
+    path: Path
+
+    def __init__(self, path: Path, header: RunHeader, *, flush_every: int = 512,
                  flush_secs: float = 1.0) -> None:
+        super().__init__(header)
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
-        # "x": never overwrite an existing record
-        self._file = open(path, "xb", buffering=1 << 16)
-        self._buffer: list[bytes] = []
+        self._file = open(path, "xb", buffering=1 << 16)  # "x": never overwrite
         self._flush_every = flush_every
         self._flush_secs = flush_secs
         self._last_flush = time.monotonic()
-        self.events = 0
-        self._write_line({"kind": "header", "format": FORMAT_VERSION, **header})
         self.flush()
 
-    def _write_line(self, obj: dict[str, Any]) -> None:
-        self._buffer.append(json.dumps(obj, separators=(",", ":")).encode())
-
     def event(self, event: Event, t: float) -> None:
-        obj = {"kind": "event", "t": round(t, 4), **event.to_dict()}
-        line = orjson.dumps(obj)
-        if b"null" in line:  # orjson writes NaN/inf as null: keep them (as Python's json does)
-            self._buffer.append(json.dumps(obj, separators=(",", ":")).encode())
-        else:
-            self._buffer.append(line)
-        self.events += 1
-        if len(self._buffer) >= self._flush_every or (
+        super().event(event, t)
+        if len(self.lines) >= self._flush_every or (
                 time.monotonic() - self._last_flush) >= self._flush_secs:
             self.flush()
 
     def flush(self) -> None:
-        if self._buffer:
-            self._file.write(b"\n".join(self._buffer) + b"\n")
-            self._buffer.clear()
+        if self.lines:
+            self._file.write(b"\n".join(self.lines) + b"\n")
+            self.lines.clear()
         self._file.flush()
         self._last_flush = time.monotonic()
 
-    def close(self, footer: dict[str, Any]) -> None:
-        self._write_line({"kind": "footer", "events": self.events, **footer})
+    def close(self, footer: RunFooter) -> None:
+        super().close(footer)
         self.flush()
         os.fsync(self._file.fileno())
         self._file.close()
+
+
+def write_lines(path: Path, lines: list[bytes]) -> None:
+    """Write a whole record (a RecordBuffer's lines) to a new file, synced."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "xb") as fh:
+        fh.write(b"\n".join(lines) + b"\n")
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
+def append_footer(path: Path, footer: RunFooter) -> None:
+    """Close the record of a run whose process died: keep every line it wrote (a torn last
+    line is left for the tolerant reader to skip) and add the footer, unless it has one."""
+    try:
+        if read_footer(path) is not None:
+            return
+        with open(path, "ab") as fh:
+            fh.write(b"\n" + _line(footer.to_dict()) + b"\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+    except OSError:
+        pass
 
 
 @dataclass

@@ -62,8 +62,7 @@ def format_verdict(verdict: Verdict | None, scenario: Scenario | None = None,
     if verdict is None:
         lines.append(f"verdict: none (run {status}{': ' + reason if reason else ''})")
         return "\n".join(lines)
-    word = "PASS" if verdict.passed else "FAIL"
-    lines.append(f"verdict: {word}  ({verdict.score})  {verdict.summary}")
+    lines.append(f"verdict: {verdict.label}  ({verdict.score})  {verdict.summary}")
     nw = max(len(c.name) for c in verdict.criteria)
     for tier in ("paper", "mechanism"):
         for c in (c for c in verdict.criteria if c.tier == tier):

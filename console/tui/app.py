@@ -21,11 +21,12 @@ os.environ.setdefault("TEXTUAL_FPS", "120")
 from textual.app import App  # noqa: E402
 from textual.binding import Binding
 
-from paramlab.console.core.records import RecordError, read_record
+from paramlab.console.core.inputs import InputError
+from paramlab.console.core.replay import replay
 from paramlab.console.core.runner import FINAL_STATUSES, RunHandle, Runner
 from paramlab.console.tui.messages import RecordFailed, RunFinished, RunsChanged
 from paramlab.scenarios import registry
-from paramlab.scenarios.base import ParamError, Params, Scenario, ScenarioMeta, Verdict
+from paramlab.scenarios.base import Params, Scenario, ScenarioMeta, Verdict
 from paramlab.scenarios.history import History
 
 # Points per series kept in memory for drawing (the record keeps every event). Plots show
@@ -167,7 +168,7 @@ class ParamlabApp(App[int]):
         if self.isolate or draw_processes:
             # now, while stderr is still the terminal's (the helpers get its descriptor):
             # the process server starts, and imports numpy and torch, in the background
-            from paramlab.console.core.runner import process_context, warm_process_server
+            from paramlab.console.core.processes import process_context, warm_process_server
 
             warm_process_server()
             if draw_processes:
@@ -271,8 +272,7 @@ class ParamlabApp(App[int]):
             return
         verdict = item.verdict
         if verdict is not None:
-            word = "PASS" if verdict.passed else "FAIL"
-            self.notify(f"{item.short_id} {word}: {verdict.summary}",
+            self.notify(f"{item.short_id} {verdict.label}: {verdict.summary}",
                         title=f"{item.scenario_id} done", timeout=6)
         elif item.status != "cancelled":
             self.notify(f"{item.short_id}: {item.reason or item.status}",
@@ -301,34 +301,21 @@ class ParamlabApp(App[int]):
 
     def _load_record(self, path: Path, select: bool) -> None:
         try:
-            rec = read_record(path)
-            sc = self.load_scenario(rec.scenario)
-            params = sc.params.build(rec.header.get("params", {}))
-        except (RecordError, registry.UnknownScenario, ParamError) as exc:
-            self.post_message(RecordFailed(str(path), str(exc).splitlines()[0]))
+            r = replay(path, self.load_scenario)
+        except InputError as exc:
+            self.post_message(RecordFailed(str(path), str(exc)))
             return
-        full = History(rec.events)
-        verdict, note = None, ""
-        if rec.status in ("done", "incomplete"):
-            verdict = sc.check(full, params)
-            if rec.status == "incomplete":
-                note = "no footer (interrupted run): verdict on the events recorded so far"
-            elif rec.verdict is None or rec.verdict.to_dict() != verdict.to_dict():
-                note = "warning: the re-computed verdict differs from the recorded one"
-            else:
-                note = "re-checked: same verdict as recorded"
-        if rec.skipped:
-            note += f"; skipped {rec.skipped} unreadable line(s)"
+        rec, full = r.record, r.history
         history = full if len(full) < self.display_cap else History(
             rec.events, cap=self.display_cap)
         footer = rec.footer or {}
-        item = RunItem(sc, params, int(rec.header.get("seed", 0)),
+        item = RunItem(r.scenario, r.params, int(rec.header.get("seed", 0)),
                        str(rec.header.get("preset", "default")), replay_history=history,
-                       replay_status=rec.status, replay_verdict=verdict,
+                       replay_status=rec.status, replay_verdict=r.verdict,
                        replay_elapsed=footer.get("elapsed", rec.times[-1] if rec.times
                                                  else None),
                        replay_reason=footer.get("reason", "") or "",
-                       replay_error=footer.get("error"), replay_note=note,
+                       replay_error=footer.get("error"), replay_note=r.note,
                        record_path=path, run_id_=rec.run_id)
         self.call_from_thread(self._add_replayed, item, select)
 

@@ -102,7 +102,7 @@ class SweepScreen(Screen):
     def parse(self) -> tuple[Any, int]:
         """(SweepSpec, workers) from the inputs; raises SweepError with one line."""
         from paramlab.console.core.inputs import InputError, parse_seeds
-        from paramlab.console.core.sweeps.sweep import SweepError, build_spec, expand
+        from paramlab.console.core.sweeps import SweepError, build_spec, expand
 
         def text(node_id: str) -> str:
             return self.query_one(f"#{node_id}", Input).value.strip()
@@ -130,7 +130,7 @@ class SweepScreen(Screen):
         return spec, workers
 
     def action_start(self) -> None:
-        from paramlab.console.core.sweeps.sweep import Sweep, SweepError
+        from paramlab.console.core.sweeps import Sweep, SweepError
 
         if self.sweep is not None and not self.sweep.finished:
             self.notify("the sweep is running (c cancels it)", severity="warning")
@@ -200,14 +200,14 @@ class SweepScreen(Screen):
             table.add_column("time", key="time")
             table.add_column("reason", key="reason")
         for p in points:
-            final = (p.get("final") or {}).get(metric)
-            row = (str(p["index"]), *(short_value(p["overrides"].get(n)) for n in swept),
-                   str(p["seed"]), p["status"],
-                   f"{p['verdict']} {p.get('score') or ''}".strip() if p["verdict"] else "-",
+            final = p.final.get(metric)
+            row = (str(p.index), *(short_value(p.overrides.get(n)) for n in swept),
+                   str(p.seed), p.status,
+                   f"{p.verdict} {p.score or ''}".strip() if p.verdict else "-",
                    fmt_value(final) if isinstance(final, (int, float)) else "-",
-                   fmt_seconds(p["elapsed"]) if p.get("elapsed") else "-",
-                   (p.get("reason") or "")[:60])
-            key = p["id"]
+                   fmt_seconds(p.elapsed) if p.elapsed else "-",
+                   (p.reason or "")[:60])
+            key = p.id
             if key not in self._rows:
                 table.add_row(*row, key=key)
             elif self._rows[key] != row:

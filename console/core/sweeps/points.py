@@ -1,0 +1,126 @@
+"""A sweep's points: the `SweepPoint` record of one (params, seed) in the manifest, their
+expansion from a spec, and `run_point`, the worker side of one point: an ordinary run
+through `execute`, recorded into memory (workers need no shared filesystem), whose record
+lines, outcome and final metrics go back to the driver as plain data."""
+
+from __future__ import annotations
+
+import dataclasses
+import socket
+import traceback
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from paramlab.console.core.execute import (
+    CANCELLED,
+    DIVERGED,
+    DONE,
+    FAILED,
+    RunSpec,
+    execute,
+    one_line,
+    resolve_device,
+)
+from paramlab.console.core.processes import load_for_worker
+from paramlab.console.core.records import RecordBuffer
+from paramlab.scenarios.base import ParamError, Scenario, Verdict
+from paramlab.scenarios.history import History
+
+from .spec import SweepError, SweepSpec, point_id, settings
+
+PENDING, RUNNING, SKIPPED = "pending", "running", "skipped"
+COMPLETE = (DONE, FAILED, DIVERGED)  # a resumed sweep does not re-run these
+
+
+@dataclass
+class SweepPoint:
+    """One point of a sweep as the manifest keeps it. `verdict` is the label (PASS or
+    FAIL) and `score` the paper-tier count ("2/2"); `final` holds every series' last
+    value; `record` is the run record's path relative to the sweep folder."""
+
+    index: int
+    id: str
+    overrides: dict[str, Any]
+    seed: int
+    params: dict[str, Any]
+    status: str = PENDING
+    run_id: str | None = None
+    record: str | None = None
+    verdict: str | None = None
+    score: str | None = None
+    final: dict[str, float] = field(default_factory=dict)
+    elapsed: float | None = None
+    cpu: float | None = None
+    reason: str = ""
+    host: str | None = None
+    lost: bool = False  # the backend lost it: re-run on resume
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> SweepPoint:
+        known = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in d.items() if k in known})
+
+    def copy(self) -> SweepPoint:
+        return dataclasses.replace(self, overrides=dict(self.overrides),
+                                   final=dict(self.final))
+
+    def set_verdict(self, verdict: Mapping[str, Any] | None) -> None:
+        if not verdict:
+            self.verdict = self.score = None
+            return
+        v = Verdict.from_dict(verdict)
+        paper = [c for c in v.criteria if c.tier == "paper"]
+        self.verdict = v.label
+        self.score = f"{sum(c.passed for c in paper)}/{len(paper)}"
+
+
+def expand(spec: SweepSpec, scenario: Scenario) -> list[SweepPoint]:
+    """The sweep's points, validated (SweepError names the first bad setting)."""
+    points: list[SweepPoint] = []
+    seen: set[str] = set()
+    for overrides in settings(spec, scenario):
+        try:
+            params = scenario.make_params(spec.preset, {**spec.sets, **overrides}).to_dict()
+        except ParamError as exc:
+            where = ", ".join(f"{k}={v}" for k, v in overrides.items())
+            raise SweepError(f"point {where}: {str(exc).splitlines()[0]}") from None
+        for seed in spec.seeds:
+            pid = point_id(spec.scenario, params, seed)
+            if pid not in seen:
+                seen.add(pid)
+                points.append(SweepPoint(len(points), pid, overrides, int(seed), params))
+    return points
+
+
+def run_point(task: Mapping[str, Any], stop: Callable[[], bool] | None = None
+              ) -> dict[str, Any]:
+    """Run one point to its end in this process; return plain data: the outcome, the
+    record's lines, its run id, the final metrics and where it ran. Never raises."""
+    stop = stop or (lambda: False)
+    if stop():
+        return {"status": SKIPPED}
+    host = socket.gethostname()
+    try:
+        sc = load_for_worker(task["scenario"], task.get("meta"))
+        params = sc.params.build(task["params"])
+        device = resolve_device(task.get("device", "auto"), sc.uses_torch)
+    except Exception as exc:
+        return {"status": FAILED, "reason": one_line(exc), "error": traceback.format_exc(),
+                "host": host, "lines": None}
+    spec = RunSpec(sc, params, int(task["seed"]), device, task.get("preset", "default"),
+                   header={"sweep": task.get("sweep"), "point": task.get("point"),
+                           "host": host}, should_stop=stop)
+    spec.record = RecordBuffer(spec.make_header())
+    history = History()
+    out = execute(spec, history=history)
+    reason = out.reason
+    if out.status == CANCELLED and not reason:
+        step = history.last_step
+        reason = "cancelled" + ("" if step is None else f" at step {step:g}")
+    return {**out.to_dict(), "reason": reason, "host": host, "run_id": spec.run_id,
+            "lines": spec.record.lines,
+            "final": {n: history.last(n) for n in history.names()}}
