@@ -53,7 +53,10 @@ def _load_plugins() -> None:
     _plugins_loaded = True
     from importlib.metadata import entry_points
 
-    from . import catalog  # noqa: F401  (registers the built-in scenarios)
+    from .catalog import BUILTIN
+
+    for meta in BUILTIN:
+        register(meta)
 
     for ep in entry_points(group=ENTRY_POINT_GROUP):
         try:

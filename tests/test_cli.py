@@ -101,6 +101,18 @@ def test_check_rejects_bad_seeds(capsys):
     assert main(["check", SID, "--seeds", "a-b"]) == 2
 
 
+@pytest.mark.parametrize("argv", [
+    ["run", SID, "--seed", "-1"], ["run", SID, "--seed", "1.5"], ["run", SID, "--seed", "x"],
+    ["check", SID, "--seeds", "-1"], ["check", SID, "--seeds", "0,-2"],
+    ["check", SID, "--seeds", "3-1"], ["sweep", SID, "--grid", "k=1,2", "--seeds", "-1"],
+])
+def test_a_bad_seed_is_one_line_exit_2_and_nothing_is_recorded(argv, capsys, runs):
+    assert main([*argv, *FAST]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "seed" in err and "Traceback" not in err
+    assert not runs.exists() or not any(runs.rglob("*.jsonl"))
+
+
 @pytest.mark.parametrize("argv", [["--help"], ["run", "--help"]])
 def test_help_exits_0(argv):
     with pytest.raises(SystemExit) as e:

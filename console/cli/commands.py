@@ -73,7 +73,8 @@ def cmd_show(args) -> int:
 
 def _run_and_watch(runner, sc: Scenario, params, args, *, seed: int, live: bool = False,
                    quiet: bool = False):
-    from paramlab.console.render.text import ProgressLine, render_panels
+    from paramlab.console.cli.progress import ProgressLine
+    from paramlab.console.render.text import render_panels
 
     try:
         handle = runner.start(sc, params, preset=args.preset, seed=seed, device=args.device)
@@ -251,9 +252,20 @@ def _run_console(runs_dir: str | None, paths: list[str]) -> int:
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
         raise UsageError("the console needs a terminal; in scripts use `paramlab run`, "
                          "`replay` or `runs` (see `paramlab --help`)")
-    from paramlab.console.tui.app import run_app  # textual is imported only here
+    return console_frontend()(runs_dir, paths)
 
-    return run_app(runs_dir, paths)
+
+def console_frontend():
+    """The console front-end, found by its entry point (group `paramlab.frontends`, name
+    `console`): the CLI launches it without importing it (the front-ends are separate;
+    textual is imported only once the console starts)."""
+    from importlib.metadata import entry_points
+
+    found = entry_points(group="paramlab.frontends", name="console")
+    if not found:
+        raise UsageError("no console front-end is installed (entry point "
+                         "paramlab.frontends:console); reinstall paramlab")
+    return next(iter(found)).load()
 
 
 def cmd_ui(args) -> int:

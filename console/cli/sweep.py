@@ -4,7 +4,6 @@ summary table and panels. The sweep itself is in `console/core/sweeps`."""
 from __future__ import annotations
 
 import sys
-import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -14,6 +13,7 @@ from paramlab.console.cli.errors import (
     EXIT_RUN_FAILED,
     UsageError,
 )
+from paramlab.console.cli.progress import SweepProgressLine
 from paramlab.console.core.execute import CANCELLED, DIVERGED, DONE, FAILED
 from paramlab.console.core.inputs import load_scenario, parse_seeds, parse_sets
 from paramlab.console.core.sweeps import (
@@ -21,14 +21,13 @@ from paramlab.console.core.sweeps import (
     Sweep,
     SweepError,
     SweepPoint,
-    SweepProgress,
     SweepSpec,
     build_spec,
     expand,
     lock_folder,
     write_csv,
 )
-from paramlab.console.render.text import fmt_seconds, fmt_value, format_sweep_progress
+from paramlab.console.render.text import fmt_param, fmt_seconds, fmt_value
 
 
 def format_summary(points: Sequence[SweepPoint], spec: SweepSpec, metric: str) -> str:
@@ -43,45 +42,13 @@ def format_summary(points: Sequence[SweepPoint], spec: SweepSpec, metric: str) -
         verdict = (p.verdict or "-") + (f" {p.score}" if p.score else "")
         reason = p.reason if p.status in (FAILED, DIVERGED, CANCELLED) else ""
         body.append([str(p.index), p.id[:10],
-                     *[_cell(p.overrides.get(n)) for n in spec.swept], str(p.seed),
+                     *[fmt_param(p.overrides.get(n)) for n in spec.swept], str(p.seed),
                      p.status, verdict, "-" if v is None else fmt_value(v),
                      "-" if el is None else fmt_seconds(el), (reason or "")[:60]])
     widths = [max([len(c), *(len(r[i]) for r in body)]) for i, c in enumerate(cols)]
     lines = ["  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip()
              for row in [cols, *body]]
     return "\n".join(lines)
-
-
-def _cell(v: Any) -> str:
-    return f"{v:g}" if isinstance(v, float) else str(v)
-
-
-class SweepProgressLine:
-    """Progress on stderr: redrawn in place on a TTY, else printed every ~10% or 10 s."""
-
-    def __init__(self, stream: Any = None) -> None:
-        self.stream = stream or sys.stderr
-        self.tty = self.stream.isatty()
-        self._last: tuple[int, int] | None = None
-        self._last_print = 0.0
-
-    def update(self, pr: SweepProgress, final: bool = False) -> None:
-        text = format_sweep_progress(pr)
-        if self.tty:
-            self.stream.write("\r\x1b[2K" + text + ("\n" if final else ""))
-            self.stream.flush()
-            return
-        decile = int(10 * pr.finished / pr.total) if pr.total else 0
-        now = time.monotonic()
-        key = (decile, pr.failed)
-        if final or key != self._last or now - self._last_print > 10:
-            self._last = key
-            self._last_print = now
-            self.stream.write(text + "\n")
-            self.stream.flush()
-
-
-# ------------------------------------------------------------------ the command
 
 
 def cmd_sweep(args: Any) -> int:

@@ -16,6 +16,7 @@ footer saying so. Both call `execute.execute`: the one run path.
 from __future__ import annotations
 
 import dataclasses
+import logging
 import threading
 import time
 import traceback
@@ -173,7 +174,7 @@ def _finished(h: RunHandle, on_finish: Callable[[RunHandle], None] | None) -> No
         try:
             on_finish(h)
         except Exception:
-            traceback.print_exc()
+            logging.getLogger(__name__).exception("on_finish callback failed")
 
 
 def _run_in_thread(h: RunHandle, on_finish: Callable[[RunHandle], None] | None) -> None:

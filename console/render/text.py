@@ -5,8 +5,6 @@ from __future__ import annotations
 import math
 import shutil
 import sys
-import time
-from typing import TextIO
 
 from paramlab.console.render.plotting import no_color, render_panel
 from paramlab.scenarios.base import Scenario, Verdict
@@ -26,6 +24,16 @@ def fmt_value(x: float | None) -> str:
     if ax != 0 and (ax < 1e-3 or ax >= 1e5):
         return f"{x:.3e}"
     return f"{x:.4g}"
+
+
+def fmt_param(value: object, digits: int = 4) -> str:
+    """A param value in a legend, a table cell or an edit field: floats to `digits`
+    significant digits, booleans as true/false."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return f"{value:.{digits}g}"
+    return str(value)
 
 
 def fmt_seconds(s: float) -> str:
@@ -72,43 +80,6 @@ def format_verdict(verdict: Verdict | None, scenario: Scenario | None = None,
     if scenario is not None and scenario.meta is not None:
         lines.append(f"paper reports: {scenario.paper_reports}")
     return "\n".join(lines)
-
-
-class ProgressLine:
-    """One line on stderr: step/total, elapsed, key metric. Redrawn in place on a TTY,
-    printed every ~10% of the run otherwise (logs stay short)."""
-
-    def __init__(self, stream: TextIO | None = None) -> None:
-        self.stream = stream or sys.stderr
-        stream = self.stream
-        self.tty = stream.isatty()
-        self._last_decile = -1
-        self._last_print = 0.0
-
-    def update(self, handle, final: bool = False) -> None:
-        step = handle.step
-        if step is None and not final:
-            return
-        total = handle.total
-        key = handle.scenario.key_metric
-        text = f"{handle.scenario_id} [{handle.status}] step "
-        text += "-" if step is None else f"{step:g}"
-        if total:
-            text += f"/{total}"
-        text += f"  {fmt_seconds(handle.elapsed)}"
-        if key:
-            text += f"  {key}={fmt_value(handle.history.last(key))}"
-        if self.tty:
-            self.stream.write("\r\x1b[2K" + text + ("\n" if final else ""))
-            self.stream.flush()
-            return
-        decile = int(10 * (step or 0) / total) if total else -1
-        now = time.monotonic()
-        if final or decile > self._last_decile or (not total and now - self._last_print > 10):
-            self._last_decile = decile
-            self._last_print = now
-            self.stream.write(text + "\n")
-            self.stream.flush()
 
 
 def format_sweep_progress(pr) -> str:

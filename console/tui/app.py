@@ -10,7 +10,6 @@ import time
 from collections import deque
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
-from dataclasses import dataclass, field
 from pathlib import Path
 
 # Textual composes a changed screen at most MAX_FPS times a second (default 60): at 120
@@ -25,8 +24,9 @@ from paramlab.console.core.inputs import InputError
 from paramlab.console.core.replay import replay
 from paramlab.console.core.runner import FINAL_STATUSES, RunHandle, Runner
 from paramlab.console.tui.messages import RecordFailed, RunFinished, RunsChanged
+from paramlab.console.tui.model import RunView
 from paramlab.scenarios import registry
-from paramlab.scenarios.base import Params, Scenario, ScenarioMeta, Verdict
+from paramlab.scenarios.base import Params, Scenario, ScenarioMeta
 from paramlab.scenarios.history import History
 
 # Points per series kept in memory for drawing (the record keeps every event). Plots show
@@ -49,91 +49,6 @@ def default_run_nice() -> int:
         return max(0, min(19, int(text))) if text.strip() else RUN_NICE
     except ValueError:
         return RUN_NICE
-
-
-@dataclass(eq=False)
-class RunItem:
-    """One row of the runs table: a live run (`handle`) or a replayed record."""
-
-    scenario: Scenario
-    params: Params
-    seed: int
-    preset: str
-    handle: RunHandle | None = None
-    replay_history: History | None = None
-    replay_status: str = ""
-    replay_verdict: Verdict | None = None
-    replay_elapsed: float | None = None
-    replay_reason: str = ""
-    replay_error: str | None = None
-    replay_note: str = ""  # e.g. whether the re-checked verdict matches the recorded one
-    record_path: Path | None = None
-    run_id_: str = ""
-    marked: bool = False
-    opened: float = field(default_factory=time.monotonic)
-
-    @property
-    def key(self) -> str:
-        return self.run_id if self.handle else f"record:{self.record_path}"
-
-    @property
-    def run_id(self) -> str:
-        return self.handle.run_id if self.handle else self.run_id_
-
-    @property
-    def short_id(self) -> str:
-        rid = self.run_id
-        return rid[9:] if len(rid) > 9 and rid[8] == "-" else rid
-
-    @property
-    def scenario_id(self) -> str:
-        return self.scenario.meta.id if self.scenario.meta else "?"
-
-    @property
-    def is_replay(self) -> bool:
-        return self.handle is None
-
-    @property
-    def history(self) -> History:
-        return self.handle.history if self.handle else self.replay_history  # type: ignore
-
-    @property
-    def status(self) -> str:
-        return self.handle.status if self.handle else self.replay_status
-
-    @property
-    def finished(self) -> bool:
-        return self.handle.finished if self.handle else True
-
-    @property
-    def verdict(self) -> Verdict | None:
-        return self.handle.verdict if self.handle else self.replay_verdict
-
-    @property
-    def elapsed(self) -> float | None:
-        return self.handle.elapsed if self.handle else self.replay_elapsed
-
-    @property
-    def reason(self) -> str:
-        return self.handle.reason if self.handle else self.replay_reason
-
-    @property
-    def error(self) -> str | None:
-        return self.handle.error if self.handle else self.replay_error
-
-    @property
-    def path(self) -> Path | None:
-        return self.handle.path if self.handle else self.record_path
-
-    @property
-    def total(self) -> int | None:
-        if self.handle:
-            return self.handle.total
-        return self.scenario.total_steps(self.params)
-
-    def cancel(self) -> None:
-        if self.handle and not self.handle.finished:
-            self.handle.cancel()
 
 
 class _Nowhere:
@@ -176,7 +91,7 @@ class ParamlabApp(App[int]):
                                                      mp_context=process_context())
         self.runner = Runner(runs_dir)
         self.display_cap = display_cap
-        self.items: list[RunItem] = []
+        self.items: list[RunView] = []
         self.sweeps: list = []  # console.sweep.Sweep objects started from the console
         self.frame_times: deque[float] = deque(maxlen=10_000)  # seconds per plot redraw
         # plots are drawn here, one at a time, off the UI thread (plotext is pure Python:
@@ -252,12 +167,12 @@ class ParamlabApp(App[int]):
     # ------------------------------------------------------------------ runs
 
     def launch(self, scenario: Scenario, params: Params, *, preset: str = "default",
-               seed: int = 0, device: str = "auto") -> RunItem:
+               seed: int = 0, device: str = "auto") -> RunView:
         """Start a run in its own thread, or process (raises ValueError for a bad device)."""
         handle = self.runner.start(scenario, params, preset=preset, seed=seed, device=device,
                                    on_finish=self._run_finished, display_cap=self.display_cap,
                                    isolate=self.isolate, nice=self.run_nice)
-        item = RunItem(scenario, params, seed, preset, handle=handle)
+        item = RunView(scenario, params, seed, preset, handle=handle)
         self.items.append(item)
         self.main_screen.post_message(RunsChanged(item))
         return item
@@ -280,10 +195,10 @@ class ParamlabApp(App[int]):
                         timeout=8)
         self.main_screen.post_message(RunFinished(message.run_id))  # the screen updates its row
 
-    def active_runs(self) -> list[RunItem]:
+    def active_runs(self) -> list[RunView]:
         return [i for i in self.items if not i.finished]
 
-    def find(self, key: str) -> RunItem | None:
+    def find(self, key: str) -> RunView | None:
         return next((i for i in self.items if i.key == key), None)
 
     # ------------------------------------------------------------------ records
@@ -309,7 +224,7 @@ class ParamlabApp(App[int]):
         history = full if len(full) < self.display_cap else History(
             rec.events, cap=self.display_cap)
         footer = rec.footer or {}
-        item = RunItem(r.scenario, r.params, int(rec.header.get("seed", 0)),
+        item = RunView(r.scenario, r.params, int(rec.header.get("seed", 0)),
                        str(rec.header.get("preset", "default")), replay_history=history,
                        replay_status=rec.status, replay_verdict=r.verdict,
                        replay_elapsed=footer.get("elapsed", rec.times[-1] if rec.times
@@ -319,7 +234,7 @@ class ParamlabApp(App[int]):
                        record_path=path, run_id_=rec.run_id)
         self.call_from_thread(self._add_replayed, item, select)
 
-    def _add_replayed(self, item: RunItem, select: bool) -> None:
+    def _add_replayed(self, item: RunView, select: bool) -> None:
         self.items.append(item)
         self.main_screen.post_message(RunsChanged(item, select=select))
 
@@ -378,4 +293,4 @@ def run_app(runs_dir: str | None = None, open_paths: Sequence[str] = ()) -> int:
     return code or 0
 
 
-__all__ = ["FINAL_STATUSES", "ParamlabApp", "RunItem", "run_app"]
+__all__ = ["FINAL_STATUSES", "ParamlabApp", "RunView", "run_app"]

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from textual.message import Message
 
 if TYPE_CHECKING:
-    from paramlab.console.tui.app import RunItem
+    from paramlab.console.tui.model import RunView
 
 
 class RunFinished(Message, bubble=False):
@@ -26,7 +26,7 @@ class RunFinished(Message, bubble=False):
 class RunsChanged(Message, bubble=False):
     """A run was added (launched or opened from a record); `item` is the new one."""
 
-    def __init__(self, item: RunItem, select: bool = True) -> None:
+    def __init__(self, item: RunView, select: bool = True) -> None:
         super().__init__()
         self.item = item
         self.select = select

@@ -23,6 +23,7 @@ it cleanly; `summary_panels()` gives (Panel, History) pairs drawn like a run's p
 from __future__ import annotations
 
 import dataclasses
+import logging
 import os
 import threading
 import time
@@ -344,7 +345,7 @@ class Sweep:
             try:
                 on_point(copy)
             except Exception:
-                traceback.print_exc()
+                logging.getLogger(__name__).exception("on_point callback failed")
 
     def _adopt_records(self) -> None:
         """Points whose record says complete (e.g. the driver died before the manifest

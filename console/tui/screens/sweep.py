@@ -26,10 +26,14 @@ from textual.containers import Grid, Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Button, DataTable, Footer, Input, Label, Static
 
-from paramlab.console.render.text import fmt_seconds, fmt_value, format_sweep_progress
+from paramlab.console.render.text import (
+    fmt_param,
+    fmt_seconds,
+    fmt_value,
+    format_sweep_progress,
+)
 from paramlab.console.tui.widgets.info_line import InfoLine
 from paramlab.console.tui.widgets.plot_panel import PlotPanel
-from paramlab.console.tui.widgets.plots_view import short_value
 from paramlab.scenarios.base import Scenario
 
 POLL_SECONDS = 0.5
@@ -201,7 +205,7 @@ class SweepScreen(Screen):
             table.add_column("reason", key="reason")
         for p in points:
             final = p.final.get(metric)
-            row = (str(p.index), *(short_value(p.overrides.get(n)) for n in swept),
+            row = (str(p.index), *(fmt_param(p.overrides.get(n)) for n in swept),
                    str(p.seed), p.status,
                    f"{p.verdict} {p.score or ''}".strip() if p.verdict else "-",
                    fmt_value(final) if isinstance(final, (int, float)) else "-",

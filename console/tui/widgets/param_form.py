@@ -14,25 +14,14 @@ from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.widgets import Button, Input, Label, Select, Static
 
+from paramlab.console.core.inputs import InputError, parse_seed
+from paramlab.console.render.text import fmt_param
 from paramlab.scenarios.base import ParamError, Params, ParamSpec, Scenario
 
 
-def fmt_param(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float):
-        return f"{value:.6g}"
-    return str(value)
-
-
-def parse_seed(text: str) -> int:
-    try:
-        seed = int(text.strip())
-    except ValueError:
-        seed = -1
-    if seed < 0:
-        raise ParamError(f"seed: expected an integer >= 0, got {text!r}")
-    return seed
+def edit_text(value: Any) -> str:
+    """A param value as the form's field shows it (6 significant digits)."""
+    return fmt_param(value, digits=6)
 
 
 @dataclass
@@ -78,16 +67,16 @@ class ParamForm(Vertical):
                 options = spec.choices if spec.choices is not None else (
                     (True, False) if spec.kind is bool else None)
                 if options is not None:
-                    yield Select([(fmt_param(c), fmt_param(c)) for c in options],
-                                 value=fmt_param(values[spec.name]), allow_blank=False,
+                    yield Select([(edit_text(c), edit_text(c)) for c in options],
+                                 value=edit_text(values[spec.name]), allow_blank=False,
                                  id=f"p-{spec.name}", classes="value", compact=True)
                 else:
-                    yield Input(fmt_param(values[spec.name]), id=f"p-{spec.name}",
-                                classes="value", placeholder=fmt_param(spec.default),
+                    yield Input(edit_text(values[spec.name]), id=f"p-{spec.name}",
+                                classes="value", placeholder=edit_text(spec.default),
                                 compact=True)
                 hint = Static(self._hint(spec), classes="hint", markup=False)
                 hint.tooltip = f"{spec.name}: {spec.help} ({spec.allowed()}, default " \
-                               f"{fmt_param(spec.default)})"
+                               f"{edit_text(spec.default)})"
                 yield hint
             yield Static("", id=f"e-{spec.name}", classes="error", markup=False)
         yield Static("", id="form-error", classes="error", markup=False)
@@ -99,7 +88,7 @@ class ParamForm(Vertical):
     @staticmethod
     def _hint(spec: ParamSpec) -> str:
         allowed = spec.allowed().replace("an integer in", "int").replace("a number in", "")
-        return f"{allowed.strip()}, default {fmt_param(spec.default)}: {spec.help}"
+        return f"{allowed.strip()}, default {edit_text(spec.default)}: {spec.help}"
 
     def _preset_values(self, preset: str) -> dict[str, Any]:
         values = {s.name: s.default for s in self.specs}
@@ -118,13 +107,13 @@ class ParamForm(Vertical):
         """Field texts that differ from the chosen preset (what `--set` would say)."""
         base = self._preset_values(self.preset)
         return {s.name: text for s in self.specs
-                if (text := self._field_text(s.name).strip()) != fmt_param(base[s.name])}
+                if (text := self._field_text(s.name).strip()) != edit_text(base[s.name])}
 
     def apply_preset(self, preset: str) -> None:
         self.preset = preset
         for name, value in self._preset_values(preset).items():
             widget = self.query_one(f"#p-{name}")
-            widget.value = fmt_param(value)  # type: ignore[attr-defined]
+            widget.value = edit_text(value)  # type: ignore[attr-defined]
         self.validate()
 
     def validate(self) -> LaunchSpec | None:
@@ -139,8 +128,8 @@ class ParamForm(Vertical):
                 target = name if name in {s.name for s in self.specs} else "form-error"
                 errors.setdefault(target, []).append(line)
         try:
-            seed = parse_seed(self.query_one("#seed", Input).value)
-        except ParamError as exc:
+            seed = parse_seed(self.query_one("#seed", Input).value, "seed")
+        except InputError as exc:
             errors["seed"] = [str(exc)]
         for target in ["seed", "form-error", *(s.name for s in self.specs)]:
             node_id = target if target == "form-error" else f"e-{target}"

@@ -15,36 +15,31 @@ from typing import TYPE_CHECKING
 from textual.app import ComposeResult
 from textual.containers import Grid, Vertical
 
-from paramlab.console.render.text import fmt_seconds
+from paramlab.console.render.text import fmt_param, fmt_seconds
 from paramlab.console.tui.widgets.info_line import InfoLine
 from paramlab.console.tui.widgets.plot_panel import PlotPanel
 
 if TYPE_CHECKING:
-    from paramlab.console.tui.app import RunItem
+    from paramlab.console.tui.model import RunView
 
 SMOOTHING = (0.0, 0.6, 0.9, 0.99)  # TensorBoard-style debiased EMA weights; 0 = off
 LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 MIN_PANEL_WIDTH = 44
 
 
-def differing_params(items: Sequence[RunItem]) -> list[str]:
+def differing_params(items: Sequence[RunView]) -> list[str]:
     """One short label per run naming the params (and seed) in which the runs differ."""
     dicts = [dict(i.params.to_dict(), seed=i.seed) for i in items]
-    keys = [k for k in dicts[0] if len({short_value(d.get(k)) for d in dicts}) > 1]
+    keys = [k for k in dicts[0] if len({fmt_param(d.get(k)) for d in dicts}) > 1]
     if not keys:
         return [i.short_id for i in items]
-    return [" ".join(f"{k}={short_value(d.get(k))}" for k in keys) for d in dicts]
+    return [" ".join(f"{k}={fmt_param(d.get(k))}" for k in keys) for d in dicts]
 
 
-def short_value(v) -> str:
-    """A param value in a legend or table cell: floats to 4 significant digits."""
-    return f"{v:.4g}" if isinstance(v, float) else str(v)
-
-
-def verdict_line(item: RunItem) -> str:
+def verdict_line(item: RunView) -> str:
     v = item.verdict
     if v is not None:
-        mark = "[green]PASS[/]" if v.passed else "[red]FAIL[/]"
+        mark = f"[green]{v.label}[/]" if v.passed else f"[red]{v.label}[/]"
         return f"{mark} ({v.score}) {_escape(v.summary)}"
     if item.status == "running":
         return "[dim]verdict when the run is done[/]"
@@ -59,7 +54,7 @@ def _escape(text: str) -> str:
 class PlotsView(Vertical):
     def __init__(self, *, id: str | None = None) -> None:  # noqa: A002
         super().__init__(id=id)
-        self.items: list[RunItem] = []
+        self.items: list[RunView] = []
         self.smoothing = 0.0
         self._scenario_key: str | None = None
         self._head_text = ""
@@ -74,7 +69,7 @@ class PlotsView(Vertical):
     def panels(self) -> list[PlotPanel]:
         return list(self.query(PlotPanel))
 
-    async def show(self, items: Sequence[RunItem]) -> None:
+    async def show(self, items: Sequence[RunView]) -> None:
         """Draw one run, or overlay several runs of one scenario."""
         self.items = list(items)
         if not self.items:

@@ -9,16 +9,16 @@ from textual.widgets import Log
 from paramlab.console.render.text import format_verdict
 
 if TYPE_CHECKING:
-    from paramlab.console.tui.app import RunItem
+    from paramlab.console.tui.model import RunView
 
 
 class RunLog(Log):
     def __init__(self, *, id: str | None = None) -> None:  # noqa: A002
         super().__init__(id=id, max_lines=5000, highlight=False)
-        self.item: RunItem | None = None
+        self.item: RunView | None = None
         self._shown: tuple | None = None
 
-    def show(self, item: RunItem | None) -> None:
+    def show(self, item: RunView | None) -> None:
         if item is not self.item:
             self.item = item
             self._shown = None
@@ -42,7 +42,7 @@ class RunLog(Log):
         self.write_lines(lines)
 
     @staticmethod
-    def _header(item: RunItem) -> list[str]:
+    def _header(item: RunView) -> list[str]:
         params = " ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
                           for k, v in item.params.to_dict().items())
         lines = [f"run {item.run_id}  {item.scenario_id}  preset {item.preset}  "
@@ -52,7 +52,7 @@ class RunLog(Log):
         return lines
 
     @staticmethod
-    def _footer(item: RunItem) -> list[str]:
+    def _footer(item: RunView) -> list[str]:
         lines = [""]
         lines += format_verdict(item.verdict, item.scenario, item.status,
                                 item.reason).splitlines()

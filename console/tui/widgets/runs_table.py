@@ -13,7 +13,7 @@ from textual.widgets import DataTable
 from paramlab.console.render.text import fmt_seconds, fmt_value
 
 if TYPE_CHECKING:
-    from paramlab.console.tui.app import RunItem
+    from paramlab.console.tui.model import RunView
 
 SCENARIO_WIDTH, VERDICT_WIDTH = 22, 40
 # fixed widths: a changing cell never changes the table's size (no layout pass)
@@ -24,7 +24,7 @@ STATUS_STYLE = {"running": "bold cyan", "done": "green", "failed": "bold red",
                 "cancelled": "yellow", "diverged": "bold red", "incomplete": "yellow"}
 
 
-def row_cells(item: RunItem) -> dict[str, str | Text]:
+def row_cells(item: RunView) -> dict[str, str | Text]:
     step = item.history.last_step
     total = item.total
     if item.is_replay:
@@ -77,12 +77,12 @@ class RunsTable(DataTable):
         for key, label, width in COLUMNS:
             self.add_column(label, key=key, width=width)
 
-    def add_item(self, item: RunItem) -> None:
+    def add_item(self, item: RunView) -> None:
         cells = row_cells(item)
         self.add_row(*(cells[k] for k, _, _ in COLUMNS), key=item.key)
         self._shown[item.key] = {k: str(v) for k, v in cells.items()}
 
-    def update_item(self, item: RunItem) -> None:
+    def update_item(self, item: RunView) -> None:
         shown = self._shown.get(item.key)
         if shown is None:
             return
