@@ -11,6 +11,7 @@ import statistics
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 
 def timed(cmd: list[str]) -> float:
@@ -23,7 +24,9 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--repeats", type=int, default=10)
     args = ap.parse_args()
-    exe = shutil.which("paramlab") or sys.exit("paramlab is not on PATH (pip install -e .)")
+    here = Path(sys.executable).with_name("paramlab")  # this interpreter's paramlab first
+    exe = str(here) if here.exists() else shutil.which("paramlab") or sys.exit(
+        "paramlab is not on PATH (pip install -e .)")
     baseline = statistics.median(timed([sys.executable, "-c", "pass"])
                                  for _ in range(args.repeats))
     print(f"python -c pass          median {baseline:.3f} s (interpreter start, for scale)")
