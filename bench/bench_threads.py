@@ -27,7 +27,7 @@ import subprocess
 import sys
 import time
 
-from paramlab.console.core.processes import THREAD_ENV as BLAS_ENV
+from paramlab.console.core.threads import THREAD_ENV as BLAS_ENV
 
 # paramlab's own markers (the thread policy of issue 17) are cleared with the variables
 THREAD_ENV = (*BLAS_ENV, "PARAMLAB_USER_THREADS", "PARAMLAB_EXPORTED_THREADS")

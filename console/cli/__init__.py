@@ -42,6 +42,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="torch device for torch scenarios (auto: cuda when present)")
         s.add_argument("--runs-dir", default=None,
                        help="where records go (default ./runs or $PARAMLAB_RUNS)")
+        s.add_argument("--threads", default=None, metavar="N",
+                       help="BLAS/OpenMP/torch threads per run (default: 1, or what "
+                            "OMP_NUM_THREADS & co. say, or what the scenario declares)")
 
     s = sub.add_parser("run", help="run a scenario, draw its panels and check its claim")
     s.add_argument("id")

@@ -8,7 +8,13 @@ import time
 from pathlib import Path
 
 from paramlab.console.cli.errors import EXIT_CHECK_FAILED, EXIT_OK, EXIT_RUN_FAILED, UsageError
-from paramlab.console.core.inputs import load_scenario, make_params, parse_seed, parse_seeds
+from paramlab.console.core.inputs import (
+    load_scenario,
+    make_params,
+    parse_seed,
+    parse_seeds,
+    parse_threads,
+)
 from paramlab.scenarios import registry
 from paramlab.scenarios.base import Scenario
 
@@ -77,7 +83,8 @@ def _run_and_watch(runner, sc: Scenario, params, args, *, seed: int, live: bool 
     from paramlab.console.render.text import render_panels
 
     try:
-        handle = runner.start(sc, params, preset=args.preset, seed=seed, device=args.device)
+        handle = runner.start(sc, params, preset=args.preset, seed=seed, device=args.device,
+                              threads=parse_threads(args.threads))
     except ValueError as exc:  # e.g. cuda asked for but absent
         raise UsageError(str(exc)) from None
     progress = None if quiet else ProgressLine()

@@ -15,7 +15,12 @@ from paramlab.console.cli.errors import (
 )
 from paramlab.console.cli.progress import SweepProgressLine
 from paramlab.console.core.execute import CANCELLED, DIVERGED, DONE, FAILED
-from paramlab.console.core.inputs import load_scenario, parse_seeds, parse_sets
+from paramlab.console.core.inputs import (
+    load_scenario,
+    parse_seeds,
+    parse_sets,
+    parse_threads,
+)
 from paramlab.console.core.sweeps import (
     MANIFEST,
     Sweep,
@@ -81,7 +86,8 @@ def cmd_sweep(args: Any) -> int:
             spec = build_spec(sc, preset=args.preset, sets=parse_sets(args.sets),
                               grid=args.grid, random_dims=args.random, samples=args.samples,
                               sweep_seed=args.sweep_seed, seeds=parse_seeds(args.seeds),
-                              device=args.device, metric=args.metric or "")
+                              device=args.device, metric=args.metric or "",
+                              threads=parse_threads(args.threads))
             expand(spec, sc)  # every point's params are valid
             Sweep.new_folder(args.sweep_dir, args.runs_dir)
         kind = "dask" if args.dask else "pool"

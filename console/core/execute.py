@@ -32,7 +32,9 @@ from .records import (
     now_iso,
     package_versions,
 )
+from .threads import apply_thread_policy
 
+MEMORY = "memory"  # RunSpec.record: keep the record's lines in memory
 RUNNING, DONE, FAILED, CANCELLED, DIVERGED = "running", "done", "failed", "cancelled", "diverged"
 FINAL_STATUSES = (DONE, FAILED, CANCELLED, DIVERGED)
 
@@ -64,9 +66,9 @@ def one_line(exc: BaseException) -> str:
 
 @dataclass
 class RunSpec:
-    """What to run and where its record goes: a file (`record` a path), memory (`record`
-    a RecordBuffer, for a sweep's worker) or nowhere (None). `header` adds fields to the
-    record's header (sweep, point, host, threads)."""
+    """What to run and where its record goes: a file (`record` a path), memory (MEMORY:
+    the lines come back in `Outcome.record_lines`, for a sweep's worker) or nowhere
+    (None). `header` adds fields to the record's header (sweep, point, host)."""
 
     scenario: Scenario
     params: Params
@@ -74,20 +76,21 @@ class RunSpec:
     device: str = "cpu"
     preset: str = "default"
     run_id: str = field(default_factory=new_run_id)
-    record: Path | RecordBuffer | None = None
+    record: Path | str | None = None  # a file, MEMORY, or None (not recorded)
     header: dict[str, Any] = field(default_factory=dict)
     should_stop: Callable[[], bool] = lambda: False
+    threads: int | None = None  # None: the thread policy decides (core/threads.py)
 
     @property
     def scenario_id(self) -> str:
         return self.scenario.meta.id if self.scenario.meta else "?"
 
-    def make_header(self) -> RunHeader:
+    def make_header(self, threads: dict[str, Any] | None = None) -> RunHeader:
         sc = self.scenario
         return RunHeader(self.run_id, self.scenario_id, self.preset, self.params.to_dict(),
                          int(self.seed), self.device,
                          package_versions(("torch",) if sc.uses_torch else ()),
-                         **self.header)
+                         threads=threads, **self.header)
 
 
 @dataclass
@@ -101,6 +104,8 @@ class Outcome:
     error: str | None = None
     elapsed: float = 0.0
     cpu: float = 0.0
+    threads: dict[str, Any] | None = None  # what the thread policy set
+    record_lines: list[bytes] | None = None  # the record, when kept in MEMORY
 
     def footer(self) -> RunFooter:
         return RunFooter(self.status, self.verdict.to_dict() if self.verdict else None,
@@ -109,13 +114,15 @@ class Outcome:
     def to_dict(self) -> dict[str, Any]:
         return {"status": self.status, "reason": self.reason, "error": self.error,
                 "verdict": self.verdict.to_dict() if self.verdict else None,
-                "elapsed": round(self.elapsed, 3), "cpu": round(self.cpu, 3)}
+                "elapsed": round(self.elapsed, 3), "cpu": round(self.cpu, 3),
+                "threads": self.threads}
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Outcome:
         v = d.get("verdict")
         return cls(d["status"], Verdict.from_dict(v) if v else None, d.get("reason", ""),
-                   d.get("error"), d.get("elapsed") or 0.0, d.get("cpu") or 0.0)
+                   d.get("error"), d.get("elapsed") or 0.0, d.get("cpu") or 0.0,
+                   d.get("threads"))
 
 
 def execute(spec: RunSpec, sink: Callable[[Any], None] | None = None, *,
@@ -132,13 +139,15 @@ def execute(spec: RunSpec, sink: Callable[[Any], None] | None = None, *,
     if on_start is not None:
         on_start(t0)
     writer: RecordBuffer | None = None
+    threads = None
     try:
-        if isinstance(spec.record, RecordBuffer):
-            writer = spec.record
+        threads = apply_thread_policy(spec.threads, spec.scenario)
+        if spec.record == MEMORY:
+            writer = RecordBuffer(spec.make_header(threads))
         elif spec.record is not None:
-            writer = RecordWriter(Path(spec.record), spec.make_header())
+            writer = RecordWriter(Path(spec.record), spec.make_header(threads))
     except Exception as exc:  # e.g. the runs folder is not writable
-        return Outcome(FAILED, None, one_line(exc), traceback.format_exc())
+        return Outcome(FAILED, None, one_line(exc), traceback.format_exc(), threads=threads)
     on_event = sink
     if writer is not None:
         def on_event(event: Any, _w: RecordBuffer = writer) -> None:
@@ -151,11 +160,14 @@ def execute(spec: RunSpec, sink: Callable[[Any], None] | None = None, *,
                  lambda: _full_history(history, writer))
     out.elapsed = time.monotonic() - t0
     out.cpu = time.process_time() - cpu0
+    out.threads = threads
     if writer is not None:
         try:
             writer.close(out.footer())
         except Exception:  # e.g. disk full: the run's outcome stays in memory
             out.error = (out.error or "") + traceback.format_exc()
+        if not isinstance(writer, RecordWriter):
+            out.record_lines = writer.lines
     return out
 
 

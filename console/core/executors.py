@@ -91,12 +91,11 @@ _POOL_STOP: Any = None  # the shared stop flags, set in each pool process by _in
 def _init_pool_worker(stop_flags: Any, threads: int) -> None:
     # Ctrl-C reaches the whole process group: the driver alone decides what stops
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    # N processes x all-core BLAS/torch pools oversubscribe the CPU, and a point's last
-    # bits may depend on the thread count: one thread per process, as Dask's nanny sets
-    # for its workers, so both backends give identical metrics. The environment wins.
-    from paramlab.console.core.processes import one_thread_per_process
+    # N processes x all-core BLAS/torch pools oversubscribe the CPU: size the pools before
+    # numpy / torch load (each point then applies the thread policy, core/threads.py)
+    from paramlab.console.core.threads import export_env
 
-    one_thread_per_process(threads)
+    export_env(threads)
     global _POOL_STOP
     _POOL_STOP = stop_flags
 

@@ -78,3 +78,16 @@ def parse_seeds(text: str, flag: str = "--seeds") -> list[int]:
     if not seeds:
         raise InputError(f"{flag} {text!r}: no seeds given")
     return seeds
+
+
+def parse_threads(value: Any, flag: str = "--threads") -> int | None:
+    """BLAS/OpenMP/torch threads per run: None (the policy decides) or an integer >= 1."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    try:
+        n = int(str(value).strip())
+    except ValueError:
+        n = 0
+    if n < 1:
+        raise InputError(f"{flag}: expected an integer >= 1, got {value!r}")
+    return n

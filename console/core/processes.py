@@ -17,6 +17,7 @@ from paramlab.scenarios import registry
 from paramlab.scenarios.base import Metric, Note, Paper, Scenario, ScenarioMeta, Table
 from paramlab.scenarios.history import History
 
+from . import threads as _threads  # noqa: F401  (captures the user's thread settings first)
 from .execute import FAILED, RunSpec, execute, one_line
 
 
@@ -26,19 +27,6 @@ def process_context() -> Any:
     method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() \
         else "spawn"
     return multiprocessing.get_context(method)
-
-
-# Thread-pool sizes of BLAS / OpenMP (numpy, torch): read once, when the library loads
-THREAD_ENV = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
-              "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS")
-
-
-def one_thread_per_process(threads: int = 1) -> None:
-    """For a worker process about to import numpy / torch: size their thread pools (the
-    environment wins). Several processes each with all-core BLAS pools oversubscribe the
-    CPU (OpenBLAS threads spin), and a result's last bits may depend on the pool size."""
-    for name in THREAD_ENV:
-        os.environ.setdefault(name, str(threads))
 
 
 def warm_process_server() -> None:
@@ -153,7 +141,6 @@ class Batcher:
 def run_in_child(conn: Any, stop: Any, task: dict[str, Any]) -> None:
     """Entry point of an isolated run's process: `execute` with the batcher as sink."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when a run stops
-    one_thread_per_process()  # several runs go at once, as a sweep's points do
     if task.get("nice"):
         try:
             os.nice(task["nice"])
@@ -171,7 +158,7 @@ def run_in_child(conn: Any, stop: Any, task: dict[str, Any]) -> None:
         return
     path = Path(task["path"]) if task["path"] else None
     spec = RunSpec(sc, params, task["seed"], task["device"], task["preset"], task["run_id"],
-                   path, should_stop=stop.is_set)
+                   path, should_stop=stop.is_set, threads=task.get("threads"))
     out = execute(spec, batcher.add, history=RecordOnly() if path is not None else None)
     batcher.flush()
     batcher.send(("end", out.to_dict()))

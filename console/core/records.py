@@ -80,7 +80,7 @@ class RunHeader:
     sweep: str | None = None
     point: str | None = None
     host: str | None = None
-    threads: dict[str, int] | None = None
+    threads: dict[str, Any] | None = None  # what the thread policy set (core/threads)
 
     def to_dict(self) -> dict[str, Any]:
         d = {k: v for k, v in dataclasses.asdict(self).items() if v is not None}

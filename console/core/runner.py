@@ -67,6 +67,7 @@ class RunHandle:
     started: float = field(default_factory=time.monotonic)
     ended: float | None = None
     total: int | None = None
+    threads: int | None = None  # requested BLAS/torch threads (None: the policy decides)
     isolated: bool = False  # runs in a child process
     pid: int | None = None  # that process, once started
     _stop: Any = field(default_factory=threading.Event, repr=False)  # or a SharedFlag
@@ -97,7 +98,8 @@ class RunHandle:
 
     def spec(self) -> RunSpec:
         return RunSpec(self.scenario, self.params, self.seed, self.device, self.preset,
-                       self.run_id, self.path, should_stop=self._stop.is_set)
+                       self.run_id, self.path, should_stop=self._stop.is_set,
+                       threads=self.threads)
 
     def _set_start(self, t0: float) -> None:
         self.started = t0
@@ -118,7 +120,7 @@ class Runner:
               *, preset: str = "default", seed: int = 0, device: str = "auto",
               on_finish: Callable[[RunHandle], None] | None = None,
               display_cap: int | None = None, isolate: bool = False,
-              nice: int = 0) -> RunHandle:
+              nice: int = 0, threads: int | None = None) -> RunHandle:
         """Validate, then start the run in its own thread. Raises only for bad input
         (unknown scenario, bad params, bad seed or device), before anything runs or is
         recorded.
@@ -130,7 +132,8 @@ class Runner:
         `display_cap` bounds `handle.history` to that many points per series (for long
         live runs in the console); the record keeps every event and, if points were
         dropped, the claim is checked on the full history read back from the record.
-        It applies only when the run is recorded."""
+        It applies only when the run is recorded. `threads` overrides the thread policy
+        (core/threads.py) for this run."""
         sc = registry.load(scenario) if isinstance(scenario, str) else scenario
         if not isinstance(params, Params):
             params = sc.make_params(preset, params or {})
@@ -138,8 +141,11 @@ class Runner:
         dev = resolve_device(device, sc.uses_torch)
         run_id = new_run_id()
         path = self.directory / f"{run_id}.jsonl" if self.record else None
+        if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int)
+                                    or threads < 1):
+            raise ValueError(f"threads: expected an integer >= 1, got {threads!r}")
         handle = RunHandle(run_id, sc, params, seed, dev, preset, path,
-                           total=sc.total_steps(params))
+                           total=sc.total_steps(params), threads=threads)
         if display_cap is not None and path is not None:
             handle.history = History(cap=display_cap)
         if isolate:
@@ -150,7 +156,8 @@ class Runner:
             task = {"scenario": sc.meta.id, "meta": dataclasses.asdict(sc.meta),
                     "params": params.to_dict(), "seed": seed, "device": dev,
                     "preset": preset, "run_id": run_id,
-                    "path": str(path) if path is not None else None, "nice": int(nice)}
+                    "path": str(path) if path is not None else None, "nice": int(nice),
+                    "threads": threads}
             target, args = _run_isolated, (handle, on_finish, task)
         else:
             target, args = _run_in_thread, (handle, on_finish)

@@ -167,11 +167,11 @@ class ParamlabApp(App[int]):
     # ------------------------------------------------------------------ runs
 
     def launch(self, scenario: Scenario, params: Params, *, preset: str = "default",
-               seed: int = 0, device: str = "auto") -> RunView:
+               seed: int = 0, device: str = "auto", threads: int | None = None) -> RunView:
         """Start a run in its own thread, or process (raises ValueError for a bad device)."""
         handle = self.runner.start(scenario, params, preset=preset, seed=seed, device=device,
                                    on_finish=self._run_finished, display_cap=self.display_cap,
-                                   isolate=self.isolate, nice=self.run_nice)
+                                   isolate=self.isolate, nice=self.run_nice, threads=threads)
         item = RunView(scenario, params, seed, preset, handle=handle)
         self.items.append(item)
         self.main_screen.post_message(RunsChanged(item))

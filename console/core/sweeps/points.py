@@ -17,13 +17,13 @@ from paramlab.console.core.execute import (
     DIVERGED,
     DONE,
     FAILED,
+    MEMORY,
     RunSpec,
     execute,
     one_line,
     resolve_device,
 )
 from paramlab.console.core.processes import load_for_worker
-from paramlab.console.core.records import RecordBuffer
 from paramlab.scenarios.base import ParamError, Scenario, Verdict
 from paramlab.scenarios.history import History
 
@@ -112,9 +112,9 @@ def run_point(task: Mapping[str, Any], stop: Callable[[], bool] | None = None
         return {"status": FAILED, "reason": one_line(exc), "error": traceback.format_exc(),
                 "host": host, "lines": None}
     spec = RunSpec(sc, params, int(task["seed"]), device, task.get("preset", "default"),
-                   header={"sweep": task.get("sweep"), "point": task.get("point"),
-                           "host": host}, should_stop=stop)
-    spec.record = RecordBuffer(spec.make_header())
+                   record=MEMORY, header={"sweep": task.get("sweep"),
+                                          "point": task.get("point"), "host": host},
+                   should_stop=stop, threads=task.get("threads"))
     history = History()
     out = execute(spec, history=history)
     reason = out.reason
@@ -122,5 +122,5 @@ def run_point(task: Mapping[str, Any], stop: Callable[[], bool] | None = None
         step = history.last_step
         reason = "cancelled" + ("" if step is None else f" at step {step:g}")
     return {**out.to_dict(), "reason": reason, "host": host, "run_id": spec.run_id,
-            "lines": spec.record.lines,
+            "lines": out.record_lines,
             "final": {n: history.last(n) for n in history.names()}}

@@ -48,6 +48,7 @@ class SweepSpec:
     seeds: list[int] = field(default_factory=lambda: [0])
     device: str = "auto"
     metric: str = ""
+    threads: int | None = None  # per point; None: the thread policy decides
 
     @property
     def swept(self) -> list[str]:
@@ -136,7 +137,7 @@ def build_spec(scenario: Scenario, *, preset: str = "default",
                sets: Mapping[str, Any] | None = None, grid: Sequence[str] = (),
                random_dims: Sequence[str] = (), samples: int | None = None,
                sweep_seed: int = 0, seeds: Sequence[int] = (0,), device: str = "auto",
-               metric: str = "") -> SweepSpec:
+               metric: str = "", threads: int | None = None) -> SweepSpec:
     """A validated SweepSpec from CLI-style strings (SweepError on bad input)."""
     assert scenario.meta is not None
     specs = scenario.params.specs()
@@ -162,7 +163,7 @@ def build_spec(scenario: Scenario, *, preset: str = "default",
     except ParamError as exc:
         raise SweepError(str(exc).splitlines()[0]) from None
     return SweepSpec(scenario.meta.id, preset, sets, g, r, samples or 0, sweep_seed,
-                     list(seeds), device, metric or scenario.key_metric)
+                     list(seeds), device, metric or scenario.key_metric, threads)
 
 
 def _sig(x: float, digits: int = 6) -> float:

@@ -257,7 +257,7 @@ class Sweep:
         meta = dataclasses.asdict(self.scenario.meta) if self.scenario.meta else None
         return {"scenario": self.spec.scenario, "meta": meta, "params": p.params,
                 "seed": p.seed, "device": self.spec.device, "preset": self.spec.preset,
-                "sweep": self.sweep_id, "point": p.id}
+                "sweep": self.sweep_id, "point": p.id, "threads": self.spec.threads}
 
     def _set(self, p: SweepPoint, **changes: Any) -> None:
         with self._lock:

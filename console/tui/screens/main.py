@@ -216,7 +216,7 @@ class MainScreen(Screen):
             return
         try:
             self.app.launch(form.scenario, spec.params, preset=spec.preset, seed=spec.seed,
-                            device=spec.device)
+                            device=spec.device, threads=spec.threads)
         except ValueError as exc:  # e.g. cuda asked for but absent
             form.show_error(str(exc))
             self.notify(str(exc), severity="error", title="not started")

@@ -14,7 +14,7 @@ from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.widgets import Button, Input, Label, Select, Static
 
-from paramlab.console.core.inputs import InputError, parse_seed
+from paramlab.console.core.inputs import InputError, parse_seed, parse_threads
 from paramlab.console.render.text import fmt_param
 from paramlab.scenarios.base import ParamError, Params, ParamSpec, Scenario
 
@@ -30,6 +30,7 @@ class LaunchSpec:
     preset: str
     seed: int
     device: str
+    threads: int | None = None
 
 
 class ParamForm(Vertical):
@@ -55,11 +56,14 @@ class ParamForm(Vertical):
                          allow_blank=False, id="preset", classes="value", compact=True)
             yield Label("seed", classes="name short")
             yield Input("0", id="seed", classes="seed", compact=True)
+            yield Label("threads", classes="name short")
+            yield Input("", id="threads", classes="seed", compact=True, placeholder="auto")
             if sc.uses_torch:
                 yield Label("device", classes="name short")
                 yield Select([(d, d) for d in ("auto", "cpu", "cuda")], value="auto",
                              allow_blank=False, id="device", classes="value", compact=True)
         yield Static("", id="e-seed", classes="error", markup=False)
+        yield Static("", id="e-threads", classes="error", markup=False)
         values = self._preset_values(self.preset)
         for spec in self.specs:
             with Horizontal(classes="field"):
@@ -119,7 +123,7 @@ class ParamForm(Vertical):
     def validate(self) -> LaunchSpec | None:
         """Build the params as the CLI would; show each message under its field."""
         errors: dict[str, list[str]] = {}
-        params = seed = None
+        params = seed = threads = None
         try:
             params = self.scenario.make_params(self.preset, self.overrides())
         except ParamError as exc:
@@ -131,7 +135,11 @@ class ParamForm(Vertical):
             seed = parse_seed(self.query_one("#seed", Input).value, "seed")
         except InputError as exc:
             errors["seed"] = [str(exc)]
-        for target in ["seed", "form-error", *(s.name for s in self.specs)]:
+        try:
+            threads = parse_threads(self.query_one("#threads", Input).value, "threads")
+        except InputError as exc:
+            errors["threads"] = [str(exc)]
+        for target in ["seed", "threads", "form-error", *(s.name for s in self.specs)]:
             node_id = target if target == "form-error" else f"e-{target}"
             box = self.query_one(f"#{node_id}", Static)
             text = "\n".join(errors.get(target, []))
@@ -139,7 +147,8 @@ class ParamForm(Vertical):
             box.set_class(bool(text), "shown")
             if target != "form-error":
                 try:
-                    self.query_one(f"#p-{target}" if target != "seed" else "#seed").set_class(
+                    own = target in ("seed", "threads")
+                    self.query_one(f"#{target}" if own else f"#p-{target}").set_class(
                         bool(text), "-invalid")
                 except Exception:
                     pass
@@ -148,7 +157,7 @@ class ParamForm(Vertical):
         device = "auto"
         if self.scenario.uses_torch:
             device = str(self.query_one("#device", Select).value)
-        return LaunchSpec(params, self.preset, seed, device)
+        return LaunchSpec(params, self.preset, seed, device, threads)
 
     def show_error(self, message: str) -> None:
         box = self.query_one("#form-error", Static)
