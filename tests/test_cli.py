@@ -151,3 +151,16 @@ def test_help_and_list_do_not_import_textual():
             "assert 'textual' not in sys.modules, 'textual imported'")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
+
+
+def test_check_over_seeds_prints_the_pass_rate_and_each_criterions_spread(capsys, runs):
+    assert main(["check", "one-connection-sem", "--seeds", "0-2", "--workers", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "one-connection-sem [quick] over 3 seeds: 3/3 PASS  -> PASS" in out
+    assert "max relative error, closed form vs inverse" in out and "median" in out
+    assert main(["check", "one-connection-sem", "--seeds", "0,1", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert [r["seed"] for r in data["runs"]] == [0, 1]
+    (st,) = data["stability"]
+    assert st["n_passed"] == 2 and st["word"] == "PASS" and st["criteria"][0]["n"] == 2
+    assert len(list(runs.glob("*.jsonl"))) == 5  # every seed's run is recorded

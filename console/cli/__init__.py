@@ -68,6 +68,10 @@ def build_parser() -> argparse.ArgumentParser:
     run_options(s)
     s.set_defaults(preset="quick")
     s.add_argument("--seeds", default="0", help="e.g. 0,1,2 or 0-4 (default 0)")
+    s.add_argument("--workers", type=int, default=1,
+                   help="run seeds in N processes (default 1: one at a time, with progress)")
+    s.add_argument("--json", action="store_true",
+                   help="print per-seed results and the stability summary as JSON")
 
     s = sub.add_parser("sweep", help="run a scenario over a grid or random set of params x "
                                      "seeds, locally in parallel or on a Dask cluster")

@@ -12,7 +12,6 @@ from paramlab.console.core.inputs import (
     load_scenario,
     make_params,
     parse_seed,
-    parse_seeds,
     parse_threads,
 )
 from paramlab.scenarios import registry
@@ -50,6 +49,7 @@ def cmd_show(args) -> int:
     print(f"theme:   {m.theme}    status at toy scale: {sc.status or '-'}")
     print(f"claim:   {m.claim}")
     print(f"paper reports: {sc.paper_reports}")
+    _print_results(sc)
     print("\nparams:")
     specs = sc.params.specs()
     nw = max(len(s.name) for s in specs)
@@ -72,6 +72,28 @@ def cmd_show(args) -> int:
         for line in sc.notes.strip().splitlines():
             print(f"  {line}")
     return EXIT_OK
+
+
+def _print_results(sc: Scenario) -> None:
+    """The claim check's stability over seeds and the paper's numbers beside ours, both
+    from the results file that bench/bench_results.py writes."""
+    from paramlab.console.core.stability import read_results, scenario_hash
+    from paramlab.console.render.text import format_paper_table, format_stability_cells
+
+    m = sc.meta
+    assert m is not None
+    results = read_results().get(m.id, {})
+    fresh = all(e.get("source") == scenario_hash(m.id) for e in results.values())
+    print("\nclaim check over seeds (scenarios/results.json):")
+    for line in format_stability_cells(results, fresh):
+        print(line.replace("--ids ID", f"--ids {m.id}"))
+    default = results.get("default")
+    print(f"\npaper vs paramlab (paramlab: default preset, mean +- sd over "
+          f"{len(default['seeds']) if default else 0} seeds):")
+    if sc.paper_rows:
+        print(format_paper_table(sc.paper_rows, default))
+    else:
+        print("  the scenario declares no paper numbers (paper_rows) yet")
 
 
 # ------------------------------------------------------------------------ run
@@ -206,41 +228,9 @@ def cmd_runs(args) -> int:
 
 
 def cmd_check(args) -> int:
-    from paramlab.console.core.runner import Runner
-    from paramlab.console.render.text import fmt_seconds
+    from paramlab.console.cli.check import cmd_check as check
 
-    if args.all:
-        ids = [m.id for m in registry.all_meta()]
-    elif args.ids:
-        ids = args.ids
-    else:
-        raise UsageError("check: name scenario ids or pass --all")
-    seeds = parse_seeds(args.seeds)
-    plan = []
-    for sid in ids:  # validate everything before running anything
-        sc = load_scenario(sid)
-        plan.append((sc, make_params(sc, args.preset, args.sets)))
-    runner = Runner(args.runs_dir)
-    rows, worst = [], EXIT_OK
-    for sc, params in plan:
-        for seed in seeds:
-            h = _run_and_watch(runner, sc, params, args, seed=seed)
-            code = _exit_for(h)
-            worst = max(worst, code) if code != EXIT_OK else worst
-            verdict = h.verdict.label if h.verdict else h.status
-            summary = h.verdict.summary if h.verdict else h.reason
-            rows.append((sc.meta.id, args.preset, seed, verdict,
-                         h.verdict.score if h.verdict else "-", fmt_seconds(h.elapsed),
-                         summary))
-    idw = max(len(r[0]) for r in rows)
-    print(f"\n{'scenario'.ljust(idw)}  preset   seed  verdict  criteria               "
-          f"time     summary")
-    for r in rows:
-        print(f"{r[0].ljust(idw)}  {r[1]:<8} {r[2]:>4}  {r[3]:<7}  {r[4]:<22} {r[5]:<8} "
-              f"{r[6]}")
-    n_pass = sum(r[3] == "PASS" for r in rows)
-    print(f"{n_pass} passed, {len(rows) - n_pass} failed")
-    return EXIT_CHECK_FAILED if worst == EXIT_RUN_FAILED else worst
+    return check(args)
 
 
 # ------------------------------------------------------------------------ sweep

@@ -93,3 +93,40 @@ def format_sweep_progress(pr) -> str:
     if pr.eta is not None and pr.finished < pr.total:
         text += f"  ETA {fmt_seconds(pr.eta)}"
     return text
+
+
+def format_stability_cells(results: dict, fresh: bool) -> list[str]:
+    """One line per preset of a results-file entry: verdict over its seeds."""
+    lines = []
+    for preset in ("quick", "default"):
+        e = results.get(preset)
+        if not e:
+            lines.append(f"  {preset:<8} not measured (python bench/bench_results.py --ids ID)")
+            continue
+        seeds = e.get("seeds", [])
+        span = f"seeds {min(seeds)}-{max(seeds)}" if seeds else "no seeds"
+        lines.append(f"  {preset:<8} {e['word']:<8} {e['n_passed']}/{len(seeds)} PASS over "
+                     f"{span}{'' if fresh else '  (stale: the code changed since)'}")
+    return lines
+
+
+def format_paper_table(rows, entry: dict | None) -> str:
+    """Paper vs paramlab: each PaperRow beside the mean +- sd of its criterion's measured
+    value over the seeds of a results-file entry (the default preset)."""
+    crit = {c["name"]: c for c in (entry or {}).get("criteria", [])}
+    n = len((entry or {}).get("seeds", []))
+    body = []
+    for r in rows:
+        c = crit.get(r.criterion) if r.criterion else None
+        if c is None:
+            ours = "no criterion" if not r.criterion else "not measured"
+        else:
+            ours = f"{fmt_value(c['mean'])} +- {fmt_value(c['sd'])} (n={n})"
+        unit = f" {r.unit}" if r.unit else ""
+        paper = r.paper if r.paper == "not reported" else f"{r.paper}{unit}"
+        body.append([r.quantity, paper + (f" [{r.source}]" if r.source else ""), ours,
+                     r.criterion or "-"])
+    cols = ["quantity", "paper", "paramlab", "criterion"]
+    widths = [max([len(c), *(len(b[i]) for b in body)]) for i, c in enumerate(cols)]
+    return "\n".join("  " + "  ".join(x.ljust(w) for x, w in zip(row, widths)).rstrip()
+                     for row in [cols, *body])

@@ -215,6 +215,16 @@ def source_hash(module_file: str | Path, roots: Mapping[str, Path] | None = None
     return h.hexdigest()[:16]
 
 
+def scenario_hash(scenario_id: str) -> str:
+    """The source hash of a registered scenario's module (and what it imports)."""
+    import importlib
+
+    from paramlab.scenarios import get_meta, module_for
+
+    module = module_for(get_meta(scenario_id)).partition(":")[0]
+    return source_hash(importlib.import_module(module).__file__)
+
+
 # ------------------------------------------------------------------------ results file
 
 
@@ -266,8 +276,13 @@ def write_results(results: Mapping[str, Any], path: Path | None = None) -> None:
     tmp.replace(path)
 
 
-def entry(stats: PresetStats, source: str, params: Mapping[str, Any]) -> dict[str, Any]:
-    """One results-file entry: the stats, the source hash, the params used."""
+def entry(stats: PresetStats, source: str, params: Mapping[str, Any],
+          outcomes: Sequence[SeedOutcome] = ()) -> dict[str, Any]:
+    """One results-file entry: the stats, the source hash, the params used, and per seed
+    its verdict and each criterion's measured value (so any seed can be re-checked)."""
     d = stats.to_dict()
-    d.update(source=source, params=dict(params))
+    d.update(source=source, params=dict(params),
+             per_seed=[{"seed": o.seed, "status": o.status, "passed": o.passed,
+                        "measured": {c["name"]: c["measured"] for c in o.criteria}}
+                       for o in outcomes])
     return d

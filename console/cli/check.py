@@ -1,0 +1,120 @@
+"""`paramlab check`: claim checks over scenarios and seeds, the per-seed table, and over
+several seeds the stability summary: pass rate, and per criterion min / median / max of
+the measured value beside its threshold."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+from paramlab.console.cli.errors import EXIT_CHECK_FAILED, EXIT_OK, UsageError
+from paramlab.console.core.checks import SeedResult, run_checks
+from paramlab.console.core.inputs import (
+    load_scenario,
+    make_params,
+    parse_seeds,
+    parse_threads,
+)
+from paramlab.console.core.stability import PresetStats, aggregate
+from paramlab.console.render.text import fmt_seconds, fmt_value
+from paramlab.scenarios import registry
+
+
+def cmd_check(args: Any) -> int:
+    if args.all:
+        ids = [m.id for m in registry.all_meta()]
+    elif args.ids:
+        ids = args.ids
+    else:
+        raise UsageError("check: name scenario ids or pass --all")
+    seeds = parse_seeds(args.seeds)
+    threads = parse_threads(args.threads)
+    if args.workers < 1:
+        raise UsageError("--workers: expected N >= 1")
+    plan = []
+    for sid in ids:  # validate everything before running anything
+        sc = load_scenario(sid)
+        plan.append((sc, make_params(sc, args.preset, args.sets)))
+    if args.workers == 1:
+        results = _one_at_a_time(plan, seeds, args, threads)
+    else:
+        done = [0]
+        total = len(plan) * len(seeds)
+
+        def progress(r: SeedResult) -> None:
+            done[0] += 1
+            word = r.verdict.label if r.verdict else r.status
+            print(f"[{done[0]}/{total}] {r.scenario} seed {r.seed}: {word} "
+                  f"({fmt_seconds(r.elapsed)})", file=sys.stderr)
+
+        results = run_checks(plan, seeds, preset=args.preset, workers=args.workers,
+                             device=args.device, threads=threads, directory=args.runs_dir,
+                             on_result=progress)
+    stats = [aggregate(sc.meta.id, args.preset,
+                       [r.outcome() for r in results if r.scenario == sc.meta.id])
+             for sc, _ in plan]
+    if args.json:
+        print(json.dumps({"runs": [_row_dict(r) for r in results],
+                          "stability": [s.to_dict() for s in stats]},
+                         indent=1, default=str))
+    else:
+        print(format_rows(results))
+        if len(seeds) > 1:
+            for s in stats:
+                print()
+                print(format_stability(s))
+    failed = any(r.status in ("failed", "diverged") or r.verdict is None
+                 or not r.verdict.passed for r in results)
+    return EXIT_CHECK_FAILED if failed else EXIT_OK
+
+
+def _one_at_a_time(plan, seeds, args, threads) -> list[SeedResult]:
+    from paramlab.console.cli.commands import _run_and_watch
+    from paramlab.console.core.runner import Runner
+
+    runner = Runner(args.runs_dir)
+    out = []
+    for sc, params in plan:
+        for seed in seeds:
+            h = _run_and_watch(runner, sc, params, args, seed=seed)
+            out.append(SeedResult(sc.meta.id, args.preset, seed, h.status, h.verdict,
+                                  h.reason, h.elapsed, str(h.path) if h.path else None))
+    return out
+
+
+def _row_dict(r: SeedResult) -> dict[str, Any]:
+    return {"scenario": r.scenario, "preset": r.preset, "seed": r.seed, "status": r.status,
+            "verdict": r.verdict.to_dict() if r.verdict else None, "reason": r.reason,
+            "elapsed": round(r.elapsed, 3), "record": r.record}
+
+
+def format_rows(results: list[SeedResult]) -> str:
+    idw = max([8, *(len(r.scenario) for r in results)])
+    lines = [f"\n{'scenario'.ljust(idw)}  preset   seed  verdict  criteria               "
+             f"time     summary"]
+    for r in results:
+        v = r.verdict
+        lines.append(f"{r.scenario.ljust(idw)}  {r.preset:<8} {r.seed:>4}  "
+                     f"{(v.label if v else r.status):<7}  {(v.score if v else '-'):<22} "
+                     f"{fmt_seconds(r.elapsed):<8} {v.summary if v else r.reason}")
+    n_pass = sum(bool(r.verdict and r.verdict.passed) for r in results)
+    lines.append(f"{n_pass} passed, {len(results) - n_pass} failed")
+    return "\n".join(lines)
+
+
+def format_stability(s: PresetStats) -> str:
+    """Pass rate and per-criterion spread of one scenario and preset."""
+    head = (f"{s.scenario} [{s.preset}] over {s.n} seeds: {s.n_passed}/{s.n} PASS"
+            f"{f', {s.n_no_verdict} without verdict' if s.n_no_verdict else ''}  -> {s.word}"
+            f" (stable needs one verdict on >= {s.needed}/{s.n})")
+    if not s.criteria:
+        return head
+    nw = max(len(c.name) for c in s.criteria)
+    lines = [head, f"  {'tier':<9} {'criterion'.ljust(nw)}  {'passed':>7}  {'min':>10} "
+                   f"{'median':>10} {'max':>10}  threshold"]
+    for c in s.criteria:
+        lines.append(f"  {c.tier:<9} {c.name.ljust(nw)}  {c.n_passed:>3}/{c.n:<3}  "
+                     f"{fmt_value(c.lo):>10} {fmt_value(c.median):>10} {fmt_value(c.hi):>10}"
+                     f"  {c.threshold}")
+    return "\n".join(lines)
