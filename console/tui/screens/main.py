@@ -202,18 +202,26 @@ class MainScreen(Screen):
             self.runs_table.focus() if self.app.items else \
                 self.query_one(ScenarioBrowser).option_list.focus()
 
-    def action_run(self) -> None:
+    def _valid_form(self, not_started: str):
+        """The card's form and its validated launch spec, or None (with a notice)."""
         form = self.card.form
         if form is None:
             self.notify("pick a scenario first", severity="warning")
             self.switch_tab("tab-scenarios")
-            return
+            return None
         spec = form.validate()
         if spec is None:
             self.switch_tab("tab-scenarios")
             self.notify("fix the params first: " + "; ".join(form.errors)[:200],
-                        severity="error", title="not started")
+                        severity="error", title=not_started)
+            return None
+        return form, spec
+
+    def action_run(self) -> None:
+        valid = self._valid_form("not started")
+        if valid is None:
             return
+        form, spec = valid
         try:
             self.app.launch(form.scenario, spec.params, preset=spec.preset, seed=spec.seed,
                             device=spec.device, threads=spec.threads)
@@ -223,21 +231,15 @@ class MainScreen(Screen):
 
     def action_sweep(self) -> None:
         """Sweep the card's scenario: its preset and edited fields are the fixed part."""
-        form = self.card.form
-        if form is None:
-            self.notify("pick a scenario first", severity="warning")
-            self.switch_tab("tab-scenarios")
+        valid = self._valid_form("no sweep")
+        if valid is None:
             return
-        spec = form.validate()
-        if spec is None:
-            self.switch_tab("tab-scenarios")
-            self.notify("fix the params first: " + "; ".join(form.errors)[:200],
-                        severity="error", title="no sweep")
-            return
+        form, spec = valid
         from paramlab.console.tui.screens.sweep import SweepScreen
 
         self.app.push_screen(SweepScreen(form.scenario, preset=spec.preset,
-                                         sets=form.overrides(), device=spec.device))
+                                         sets=form.overrides(), device=spec.device,
+                                         threads=spec.threads))
 
     def action_cancel(self) -> None:
         key = self.runs_table.selected_key

@@ -48,13 +48,15 @@ class SweepScreen(Screen):
     ]
 
     def __init__(self, scenario: Scenario, *, preset: str = "default",
-                 sets: dict[str, str] | None = None, device: str = "auto") -> None:
+                 sets: dict[str, str] | None = None, device: str = "auto",
+                 threads: int | None = None) -> None:
         super().__init__()
         self.scenario = scenario
         self.preset = preset
         self.sets = dict(sets or {})
         self.device = device
-        self.sweep: Any = None  # console.sweep.Sweep once started
+        self.threads = threads
+        self.sweep: Any = None  # core.sweeps.Sweep once started
         self._seen_version = -1
         self._rows: dict[str, tuple] = {}
 
@@ -129,7 +131,7 @@ class SweepScreen(Screen):
         metric = text("sw-metric")
         spec = build_spec(self.scenario, preset=self.preset, sets=self.sets, grid=grid,
                           random_dims=random_dims, samples=samples or None, seeds=seeds,
-                          device=self.device, metric=metric)
+                          device=self.device, metric=metric, threads=self.threads)
         expand(spec, self.scenario)  # every point's params are valid
         return spec, workers
 
