@@ -101,6 +101,18 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--no-plots", action="store_true", help="print the table only")
     s.add_argument("--width", type=int, default=None, help="plot width (default: terminal)")
 
+    s = sub.add_parser("new", help="write a scenario skeleton (module, test, catalog entry) "
+                                   "that passes the contract test")
+    s.add_argument("id", help="the scenario id, e.g. my-paper-effect")
+    s.add_argument("--title", default="TODO: a one-line title")
+    s.add_argument("--theme", default="TODO")
+    s.add_argument("--paper", default="TODO: the paper's title")
+    s.add_argument("--authors", default="TODO")
+    s.add_argument("--year", type=int, default=2026)
+    s.add_argument("--arxiv", default="")
+    s.add_argument("--claim", default="TODO: the paper's claim, falsifiable, in one sentence")
+    s.add_argument("--root", default=".", help="the source tree (default: here)")
+
     s = sub.add_parser("ui", help="the console (also: `paramlab` with no command)")
     s.add_argument("--runs-dir", default=None,
                    help="where records go (default ./runs or $PARAMLAB_RUNS)")

@@ -236,6 +236,12 @@ def cmd_check(args) -> int:
 # ------------------------------------------------------------------------ sweep
 
 
+def cmd_new(args) -> int:
+    from paramlab.console.cli.new import cmd_new as new
+
+    return new(args)
+
+
 def cmd_sweep(args) -> int:
     from paramlab.console.cli.sweep import cmd_sweep as sweep
 
