@@ -209,7 +209,7 @@ def test_opening_a_record_replays_its_plots_and_verdict(runs, tmp_path):
             assert item.is_replay and item.status == "done" and item.verdict.passed
             assert item.replay_note == "re-checked: same verdict as recorded"
             await wait_for(pilot, lambda: all(t in screen_text(app) for t in (
-                "PASS", "final loss 0.025", "signal")), timeout=10)
+                "PASS", "final loss 0.025", "signal")), timeout=30)
 
     run(go())
 

@@ -70,14 +70,14 @@ def cmd_check(args: Any) -> int:
 
 
 def _one_at_a_time(plan, seeds, args, threads) -> list[SeedResult]:
-    from paramlab.console.cli.commands import _run_and_watch
+    from paramlab.console.cli.progress import run_and_watch
     from paramlab.console.core.runner import Runner
 
     runner = Runner(args.runs_dir)
     out = []
     for sc, params in plan:
         for seed in seeds:
-            h = _run_and_watch(runner, sc, params, args, seed=seed)
+            h = run_and_watch(runner, sc, params, args, seed=seed)
             out.append(SeedResult(sc.meta.id, args.preset, seed, h.status, h.verdict,
                                   h.reason, h.elapsed, str(h.path) if h.path else None))
     return out

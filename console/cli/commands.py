@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import sys
-import time
 from pathlib import Path
 
 from paramlab.console.cli.errors import EXIT_CHECK_FAILED, EXIT_OK, EXIT_RUN_FAILED, UsageError
@@ -12,7 +11,6 @@ from paramlab.console.core.inputs import (
     load_scenario,
     make_params,
     parse_seed,
-    parse_threads,
 )
 from paramlab.scenarios import registry
 from paramlab.scenarios.base import Scenario
@@ -99,40 +97,6 @@ def _print_results(sc: Scenario) -> None:
 # ------------------------------------------------------------------------ run
 
 
-def _run_and_watch(runner, sc: Scenario, params, args, *, seed: int, live: bool = False,
-                   quiet: bool = False):
-    from paramlab.console.cli.progress import ProgressLine
-    from paramlab.console.render.text import render_panels
-
-    try:
-        handle = runner.start(sc, params, preset=args.preset, seed=seed, device=args.device,
-                              threads=parse_threads(args.threads))
-    except ValueError as exc:  # e.g. cuda asked for but absent
-        raise UsageError(str(exc)) from None
-    progress = None if quiet else ProgressLine()
-    last_draw = 0.0
-    try:
-        while not handle.wait(0.1):
-            if progress:
-                progress.update(handle)
-            if live and time.monotonic() - last_draw > 0.5:
-                last_draw = time.monotonic()
-                sys.stdout.write("\x1b[H\x1b[2J" + render_panels(sc, handle.history,
-                                                                 width=args.width) + "\n")
-                sys.stdout.flush()
-    except KeyboardInterrupt:
-        handle.cancel()
-        handle.wait()
-        if progress:
-            progress.update(handle, final=True)
-        if handle.path:
-            print(f"cancelled; record: {handle.path}", file=sys.stderr)
-        raise
-    if progress:
-        progress.update(handle, final=True)
-    return handle
-
-
 def _exit_for(handle) -> int:
     if handle.status in ("failed", "diverged"):
         return EXIT_RUN_FAILED
@@ -142,13 +106,14 @@ def _exit_for(handle) -> int:
 
 
 def cmd_run(args) -> int:
+    from paramlab.console.cli.progress import run_and_watch
     from paramlab.console.core.runner import Runner
     from paramlab.console.render.text import format_verdict, render_panels
 
     sc = load_scenario(args.id)
     params = make_params(sc, args.preset, args.sets)
     runner = Runner(args.runs_dir, record=not args.no_record)
-    handle = _run_and_watch(runner, sc, params, args, seed=parse_seed(args.seed),
+    handle = run_and_watch(runner, sc, params, args, seed=parse_seed(args.seed),
                             live=args.live)
     if args.live:
         sys.stdout.write("\x1b[H\x1b[2J")

@@ -7,10 +7,12 @@ import sys
 import time
 from typing import TYPE_CHECKING, Any, TextIO
 
+from paramlab.console.cli.errors import UsageError
 from paramlab.console.render.text import fmt_seconds, fmt_value, format_sweep_progress
 
 if TYPE_CHECKING:
     from paramlab.console.core.sweeps import SweepProgress
+    from paramlab.scenarios.base import Scenario
 
 
 class ProgressLine:
@@ -76,3 +78,39 @@ class SweepProgressLine:
 
 
 # ------------------------------------------------------------------ the command
+
+
+def run_and_watch(runner, sc: Scenario, params, args, *, seed: int, live: bool = False,
+                   quiet: bool = False):
+    """Start a run, show its progress line (and with `live` its panels) until it ends;
+    Ctrl-C cancels it, keeps its record and re-raises."""
+    from paramlab.console.core.inputs import parse_threads
+    from paramlab.console.render.text import render_panels
+
+    try:
+        handle = runner.start(sc, params, preset=args.preset, seed=seed, device=args.device,
+                              threads=parse_threads(args.threads))
+    except ValueError as exc:  # e.g. cuda asked for but absent
+        raise UsageError(str(exc)) from None
+    progress = None if quiet else ProgressLine()
+    last_draw = 0.0
+    try:
+        while not handle.wait(0.1):
+            if progress:
+                progress.update(handle)
+            if live and time.monotonic() - last_draw > 0.5:
+                last_draw = time.monotonic()
+                sys.stdout.write("\x1b[H\x1b[2J" + render_panels(sc, handle.history,
+                                                                 width=args.width) + "\n")
+                sys.stdout.flush()
+    except KeyboardInterrupt:
+        handle.cancel()
+        handle.wait()
+        if progress:
+            progress.update(handle, final=True)
+        if handle.path:
+            print(f"cancelled; record: {handle.path}", file=sys.stderr)
+        raise
+    if progress:
+        progress.update(handle, final=True)
+    return handle
