@@ -124,6 +124,21 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _sigterm_is_interrupt() -> None:
+    """SIGTERM (timeout, systemd, Slurm) stops a command as Ctrl-C does: runs are
+    cancelled, their records get footers, the exit code is 130."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, interrupt)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -138,6 +153,7 @@ def main(argv: list[str] | None = None) -> int:
     from paramlab.console.core.inputs import InputError
 
     handler = getattr(commands, f"cmd_{args.command}")
+    _sigterm_is_interrupt()
     try:
         try:
             return handler(args)

@@ -8,7 +8,7 @@ import json
 import sys
 from typing import Any
 
-from paramlab.console.cli.errors import EXIT_CHECK_FAILED, EXIT_OK, UsageError
+from paramlab.console.cli.errors import EXIT_CHECK_FAILED, EXIT_OK, EXIT_RUN_FAILED, UsageError
 from paramlab.console.core.checks import SeedResult, run_checks
 from paramlab.console.core.inputs import (
     load_scenario,
@@ -64,8 +64,9 @@ def cmd_check(args: Any) -> int:
             for s in stats:
                 print()
                 print(format_stability(s))
-    failed = any(r.status in ("failed", "diverged") or r.verdict is None
-                 or not r.verdict.passed for r in results)
+    if any(r.status in ("failed", "diverged") for r in results):
+        return EXIT_RUN_FAILED
+    failed = any(r.verdict is None or not r.verdict.passed for r in results)
     return EXIT_CHECK_FAILED if failed else EXIT_OK
 
 

@@ -245,16 +245,23 @@ def cmd_open(args) -> int:
     from paramlab.console.core.records import RecordError, list_records, read_record
 
     paths: list[str] = []
+    problems: list[str] = []
     for text in args.paths:
         path = Path(text)
         found = list_records(path) if path.is_dir() else [path]
         if not found:
-            raise UsageError(f"{text}: no records in this folder")
+            problems.append(f"{text}: no records in this folder")
         for p in found:
             try:
                 read_record(p, header_only=True)
+                paths.append(str(p))
             except RecordError as exc:
-                raise UsageError(str(exc)) from None
-            paths.append(str(p))
+                problems.append(str(exc))
+    if not paths:
+        raise UsageError(problems[0] if len(problems) == 1 else
+                         f"no readable record among {len(problems)} paths; first: "
+                         f"{problems[0]}")
+    for line in problems:  # the readable ones open; say which did not
+        print(f"paramlab: skipped {line}", file=sys.stderr)
     return _run_console(args.runs_dir, paths)
 

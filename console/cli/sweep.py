@@ -3,8 +3,10 @@ summary table and panels. The sweep itself is in `console/core/sweeps`."""
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from paramlab.console.cli.errors import (
@@ -56,6 +58,15 @@ def format_summary(points: Sequence[SweepPoint], spec: SweepSpec, metric: str) -
     return "\n".join(lines)
 
 
+def _check_csv_path(path: Path) -> None:
+    """Before any point runs: the summary's CSV file can be written there."""
+    if path.is_dir():
+        raise SweepError(f"--csv {path}: is a folder")
+    parent = path.parent if str(path.parent) else Path(".")
+    if not parent.is_dir() or not os.access(parent, os.W_OK):
+        raise SweepError(f"--csv {path}: its folder does not exist or is not writable")
+
+
 def cmd_sweep(args: Any) -> int:
     from paramlab.console.core.executors import BackendError, make_executor
 
@@ -90,6 +101,8 @@ def cmd_sweep(args: Any) -> int:
                               threads=parse_threads(args.threads))
             expand(spec, sc)  # every point's params are valid
             Sweep.new_folder(args.sweep_dir, args.runs_dir)
+        if args.csv:
+            _check_csv_path(Path(args.csv))
         kind = "dask" if args.dask else "pool"
         executor = make_executor(kind, workers=args.workers, scheduler=args.scheduler)
     except (SweepError, BackendError) as exc:

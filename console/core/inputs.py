@@ -69,6 +69,8 @@ def parse_seeds(text: str, flag: str = "--seeds") -> list[int]:
                 raise bad from None
             if b < a:
                 raise bad
+            if b - a + 1 + len(seeds) > MAX_SEEDS:
+                raise InputError(f"{flag} {text!r}: more than {MAX_SEEDS:,} seeds")
             seeds += range(a, b + 1)
         else:
             try:
@@ -78,6 +80,9 @@ def parse_seeds(text: str, flag: str = "--seeds") -> list[int]:
     if not seeds:
         raise InputError(f"{flag} {text!r}: no seeds given")
     return seeds
+
+
+MAX_SEEDS = 100_000
 
 
 def parse_threads(value: Any, flag: str = "--threads") -> int | None:

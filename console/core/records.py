@@ -17,7 +17,7 @@ import dataclasses
 import json
 import os
 import secrets
-import time
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -26,7 +26,7 @@ from typing import Any
 
 import orjson
 
-from paramlab.scenarios.base import Event, Verdict, event_from_dict
+from paramlab.scenarios.base import Event, Metric, Note, Table, Verdict
 
 FORMAT_VERSION = 1
 DEFAULT_RUNS_DIR = "runs"
@@ -38,7 +38,25 @@ class RecordError(Exception):
 
 
 def runs_dir(override: str | os.PathLike | None = None) -> Path:
-    return Path(override or os.environ.get(RUNS_ENV) or DEFAULT_RUNS_DIR)
+    """Where records go: `override`, else $PARAMLAB_RUNS, else ./runs (`~` expanded)."""
+    return Path(override or os.environ.get(RUNS_ENV) or DEFAULT_RUNS_DIR).expanduser()
+
+
+def usable_folder(directory: Path) -> Path:
+    """Make `directory` (and its parents) if needed and check that records can be
+    written there; ValueError with one line otherwise (a file in the way, read-only)."""
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise ValueError(f"runs folder {directory}: a file is in the way") from None
+    except OSError as exc:
+        raise ValueError(f"runs folder {directory}: cannot create it "
+                         f"({exc.strerror or exc})") from None
+    if not directory.is_dir():
+        raise ValueError(f"runs folder {directory}: not a folder")
+    if not os.access(directory, os.W_OK | os.X_OK):
+        raise ValueError(f"runs folder {directory}: not writable")
+    return directory
 
 
 def new_run_id() -> str:
@@ -110,6 +128,10 @@ def _line(obj: dict[str, Any]) -> bytes:
     return line
 
 
+def _event_line(event: Event, t: float) -> bytes:
+    return _line({"kind": "event", "t": round(t, 4), **event.to_dict()})
+
+
 class RecordBuffer:
     """A record kept in memory as its lines (a sweep point's worker, which may have no
     shared filesystem, returns them; the driver writes them with `write_lines`)."""
@@ -120,7 +142,7 @@ class RecordBuffer:
         self.events = 0
 
     def event(self, event: Event, t: float) -> None:
-        self.lines.append(_line({"kind": "event", "t": round(t, 4), **event.to_dict()}))
+        self.lines.append(_event_line(event, t))
         self.events += 1
 
     def flush(self) -> None:
@@ -132,40 +154,59 @@ class RecordBuffer:
 
 
 class RecordWriter(RecordBuffer):
-    """A record written to `path` as the run goes: the header at once, events in batches,
-    the footer (with an fsync) at the end. Never overwrites an existing file."""
+    """A record written to `path` as the run goes: the header at once, events in batches
+    (every `flush_every` events, and at least every `flush_secs` seconds by a timer even
+    when no event comes, so a killed run loses at most that much), the footer (with an
+    fsync) at the end. Never overwrites an existing file."""
 
     path: Path
 
     def __init__(self, path: Path, header: RunHeader, *, flush_every: int = 512,
-                 flush_secs: float = 1.0) -> None:
+                 flush_secs: float = 0.5) -> None:
         super().__init__(header)
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
         self._file = open(path, "xb", buffering=1 << 16)  # "x": never overwrite
         self._flush_every = flush_every
-        self._flush_secs = flush_secs
-        self._last_flush = time.monotonic()
+        self._lock = threading.Lock()
+        self._closed = threading.Event()
         self.flush()
+        self._timer = threading.Thread(target=self._flush_on_timer, args=(flush_secs,),
+                                       name="paramlab-record-flush", daemon=True)
+        self._timer.start()
+
+    def _flush_on_timer(self, every: float) -> None:
+        while not self._closed.wait(every):
+            try:
+                self.flush()
+            except (OSError, ValueError):  # disk full, or closed meanwhile
+                return
 
     def event(self, event: Event, t: float) -> None:
-        super().event(event, t)
-        if len(self.lines) >= self._flush_every or (
-                time.monotonic() - self._last_flush) >= self._flush_secs:
+        line = _event_line(event, t)
+        with self._lock:  # the timer thread swaps the list
+            self.lines.append(line)
+            self.events += 1
+            full = len(self.lines) >= self._flush_every
+        if full:
             self.flush()
 
     def flush(self) -> None:
-        if self.lines:
-            self._file.write(b"\n".join(self.lines) + b"\n")
-            self.lines.clear()
-        self._file.flush()
-        self._last_flush = time.monotonic()
+        with self._lock:
+            if self._file.closed:
+                return
+            if self.lines:
+                lines, self.lines = self.lines, []
+                self._file.write(b"\n".join(lines) + b"\n")
+            self._file.flush()
 
     def close(self, footer: RunFooter) -> None:
+        self._closed.set()
         super().close(footer)
         self.flush()
-        os.fsync(self._file.fileno())
-        self._file.close()
+        with self._lock:
+            os.fsync(self._file.fileno())
+            self._file.close()
 
 
 def write_lines(path: Path, lines: list[bytes]) -> None:
@@ -218,47 +259,155 @@ class Record:
         return Verdict.from_dict(v) if v else None
 
 
-def read_record(path: str | os.PathLike, *, header_only: bool = False) -> Record:
-    path = Path(path)
+MAX_LINE = 1 << 20  # longer lines are not a paramlab record's: skipped, counted
+STATUSES = ("done", "failed", "cancelled", "diverged")
+_BAD = (ValueError, KeyError, TypeError, IndexError, RecursionError, AttributeError)
+
+
+def _number(x: Any) -> float:
+    if isinstance(x, bool) or not isinstance(x, (int, float)):
+        raise TypeError(f"not a number: {type(x).__name__}")
+    return float(x)
+
+
+def _text(x: Any) -> str:
+    if not isinstance(x, str):
+        raise TypeError(f"not a string: {type(x).__name__}")
+    return x
+
+
+def parse_event(obj: Any) -> Event:
+    """An event line's object as an Event, every field checked (ValueError/TypeError)."""
+    kind = obj["type"]
+    if kind == "metric":
+        values = obj["values"]
+        if not isinstance(values, dict):
+            raise TypeError("values: not an object")
+        return Metric(_number(obj["step"]), {_text(k): _number(v) for k, v in values.items()})
+    if kind == "table":
+        rows, cols = [_text(r) for r in obj["rows"]], [_text(c) for c in obj["columns"]]
+        cells = [[_number(v) for v in row] for row in obj["cells"]]
+        if len(cells) != len(rows) or any(len(r) != len(cols) for r in cells):
+            raise ValueError("table: cells do not match rows x columns")
+        return Table(_text(obj["name"]), rows, cols, cells)
+    if kind == "note":
+        return Note(_text(obj["text"]))
+    raise ValueError(f"unknown event type {kind!r}")
+
+
+def _check_header(header: Any) -> str | None:
+    """What is wrong with a header object (None: nothing)."""
+    if not isinstance(header, dict) or header.get("kind") != "header":
+        return "no header line"
+    fmt = header.get("format", 1)
+    if isinstance(fmt, bool) or not isinstance(fmt, int):
+        return "header field 'format' is not an integer"
+    for name, kinds in (("run_id", str), ("scenario", str), ("preset", str), ("device", str),
+                        ("params", dict), ("seed", int), ("started", str)):
+        if name in header and (not isinstance(header[name], kinds)
+                               or isinstance(header[name], bool)):
+            return f"header field {name!r} has the wrong type"
+    return None
+
+
+def _check_footer(obj: dict[str, Any]) -> dict[str, Any]:
+    """A footer object, checked: status known, verdict readable, numbers numbers."""
+    if obj.get("status") not in STATUSES:
+        raise ValueError("footer: unknown status")
+    if obj.get("verdict") is not None:
+        Verdict.from_dict(obj["verdict"])
+        if not isinstance(obj["verdict"].get("passed"), bool):
+            raise TypeError("footer: verdict without 'passed'")
+    for name in ("elapsed",):
+        if obj.get(name) is not None:
+            _number(obj[name])
+    for name in ("reason", "error", "ended"):
+        if obj.get(name) is not None:
+            _text(obj[name])
+    return obj
+
+
+def _loads(line: str) -> Any:
     try:
-        fh = open(path, encoding="utf-8", errors="replace")
+        return orjson.loads(line)
+    except orjson.JSONDecodeError:
+        return json.loads(line)  # NaN / Infinity written by Python's json
+
+
+def _open(path: Path):
+    """A record opened for reading: regular files only (a FIFO would block, a device
+    never ends), as RecordError otherwise."""
+    try:
+        st = path.stat()
     except FileNotFoundError:
         raise RecordError(f"{path}: no such record") from None
-    except IsADirectoryError:
-        raise RecordError(f"{path}: is a directory, not a record") from None
     except OSError as exc:
         raise RecordError(f"{path}: cannot read ({exc.strerror})") from None
-    with fh:
-        first = fh.readline()
+    import stat as stat_
+
+    if stat_.S_ISDIR(st.st_mode):
+        raise RecordError(f"{path}: is a directory, not a record")
+    if not stat_.S_ISREG(st.st_mode):
+        raise RecordError(f"{path}: not a regular file, not a record")
+    try:
+        return open(path, encoding="utf-8", errors="replace")
+    except OSError as exc:
+        raise RecordError(f"{path}: cannot read ({exc.strerror})") from None
+
+
+def _lines(fh) -> Iterator[str | None]:
+    """The file's lines, each at most MAX_LINE characters; None for a longer one (the
+    rest of it is read past, never held)."""
+    while True:
+        line = fh.readline(MAX_LINE)
+        if not line:
+            return
+        if len(line) >= MAX_LINE and not line.endswith("\n"):
+            while (more := fh.readline(MAX_LINE)) and not more.endswith("\n"):
+                pass
+            yield None
+            continue
+        yield line
+
+
+def read_record(path: str | os.PathLike, *, header_only: bool = False) -> Record:
+    """The record at `path`. RecordError when it has no readable header; lines that are
+    corrupt, truncated, too long or of the wrong shape are skipped and counted."""
+    path = Path(path)
+    with _open(path) as fh:
+        first = next(_lines(fh), None) or ""
         try:
-            header = json.loads(first)
-            if not isinstance(header, dict) or header.get("kind") != "header":
-                raise ValueError
-        except ValueError:
-            raise RecordError(f"{path}: not a paramlab run record (no header line)") from None
-        if header.get("format", 0) > FORMAT_VERSION:
+            header = _loads(first)
+        except _BAD:
+            header = None
+        problem = _check_header(header)
+        if problem:
+            raise RecordError(f"{path}: not a paramlab run record ({problem})")
+        if header.get("format", 1) > FORMAT_VERSION:
             raise RecordError(f"{path}: record format {header.get('format')} is newer than "
                               f"this paramlab reads ({FORMAT_VERSION}); upgrade paramlab")
         rec = Record(path, header)
         if header_only:
             return rec
-        for line in fh:
+        for line in _lines(fh):
+            if line is None:
+                rec.skipped += 1
+                continue
             if not line.strip():
                 continue
             try:
-                try:
-                    obj = orjson.loads(line)
-                except orjson.JSONDecodeError:
-                    obj = json.loads(line)  # NaN / Infinity written by Python's json
+                obj = _loads(line)
                 kind = obj["kind"]
                 if kind == "event":
-                    rec.events.append(event_from_dict(obj))
-                    rec.times.append(float(obj.get("t", 0.0)))
+                    event = parse_event(obj)
+                    t = _number(obj.get("t", 0.0))
+                    rec.events.append(event)
+                    rec.times.append(t)
                 elif kind == "footer":
-                    rec.footer = obj
+                    rec.footer = _check_footer(obj)
                 else:
                     raise ValueError(kind)
-            except (ValueError, KeyError, TypeError):
+            except _BAD:
                 rec.skipped += 1
     return rec
 
@@ -266,33 +415,30 @@ def read_record(path: str | os.PathLike, *, header_only: bool = False) -> Record
 def iter_events(path: str | os.PathLike) -> Iterator[Event]:
     """The events of a record, one at a time (for records too long to hold as a list);
     unreadable lines are skipped, as `read_record` does."""
-    with open(path, encoding="utf-8", errors="replace") as fh:
-        fh.readline()  # the header
-        for line in fh:
-            if '"kind":"event"' not in line:
+    with _open(Path(path)) as fh:
+        fh.readline(MAX_LINE)  # the header
+        for line in _lines(fh):
+            if line is None or '"kind":"event"' not in line:
                 continue
             try:
-                try:
-                    obj = orjson.loads(line)
-                except orjson.JSONDecodeError:
-                    obj = json.loads(line)
-                yield event_from_dict(obj)
-            except (ValueError, KeyError, TypeError):
+                yield parse_event(_loads(line))
+            except _BAD:
                 continue
 
 
 def read_footer(path: Path) -> dict[str, Any] | None:
-    """The footer of a record without parsing its events (reads the file's tail)."""
-    with open(path, "rb") as fh:
-        fh.seek(0, os.SEEK_END)
-        size = fh.tell()
-        fh.seek(max(0, size - 65536))
-        tail = fh.read().decode("utf-8", errors="replace").splitlines()
+    """The footer of a record without parsing its events (reads the file's tail); None
+    when it has none or it is unreadable."""
+    with _open(Path(path)) as fh:
+        fh.buffer.seek(0, os.SEEK_END)
+        size = fh.buffer.tell()
+        fh.buffer.seek(max(0, size - 65536))
+        tail = fh.buffer.read().decode("utf-8", errors="replace").splitlines()
     for line in reversed(tail):
         if '"kind":"footer"' in line:
             try:
-                return json.loads(line)
-            except ValueError:
+                return _check_footer(_loads(line))
+            except _BAD:
                 return None
     return None
 
@@ -300,7 +446,7 @@ def read_footer(path: Path) -> dict[str, Any] | None:
 def list_records(directory: Path) -> list[Path]:
     if not directory.is_dir():
         return []
-    return sorted(directory.glob("*.jsonl"))
+    return sorted(p for p in directory.glob("*.jsonl") if p.is_file())
 
 
 def record_rows(directory: Path) -> list[dict[str, Any]]:
@@ -311,7 +457,7 @@ def record_rows(directory: Path) -> list[dict[str, Any]]:
         try:
             rec = read_record(path, header_only=True)
             footer = read_footer(path)
-        except (RecordError, OSError):
+        except (RecordError, OSError, *_BAD):
             rows.append({"id": path.stem, "scenario": "?", "status": "unreadable",
                          "verdict": "", "started": "", "elapsed": None, "path": str(path)})
             continue

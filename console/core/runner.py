@@ -44,7 +44,7 @@ from .execute import (
     resolve_device,
 )
 from .processes import SharedFlag, process_context, run_in_child
-from .records import RunFooter, append_footer, new_run_id, runs_dir
+from .records import RunFooter, append_footer, new_run_id, runs_dir, usable_folder
 
 __all__ = ["CANCELLED", "DIVERGED", "DONE", "FAILED", "FINAL_STATUSES", "RUNNING",
            "RunHandle", "Runner", "resolve_device"]
@@ -141,6 +141,8 @@ class Runner:
         dev = resolve_device(device, sc.uses_torch)
         run_id = new_run_id()
         path = self.directory / f"{run_id}.jsonl" if self.record else None
+        if path is not None:
+            usable_folder(self.directory)
         if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int)
                                     or threads < 1):
             raise ValueError(f"threads: expected an integer >= 1, got {threads!r}")
