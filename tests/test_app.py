@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from paramlab.console.core.records import RecordWriter, RunFooter, RunHeader, read_record
+from paramlab.console.core.reading import read_record
+from paramlab.console.core.records import RecordWriter, RunFooter, RunHeader
 from paramlab.console.tui.app import ParamlabApp
 from paramlab.scenarios.base import (
     Criterion,

@@ -15,14 +15,8 @@ from pathlib import Path
 import pytest
 
 from paramlab.console.cli import main
-from paramlab.console.core.records import (
-    RecordError,
-    RecordWriter,
-    RunFooter,
-    RunHeader,
-    read_record,
-    record_rows,
-)
+from paramlab.console.core.reading import read_record, record_rows
+from paramlab.console.core.records import RecordError, RecordWriter, RunFooter, RunHeader
 from paramlab.scenarios.base import Metric
 
 SID = "one-connection-sem"

@@ -2,7 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from paramlab.console.core.records import RecordError, read_record
+from paramlab.console.core.reading import read_record
+from paramlab.console.core.records import RecordError
 from paramlab.console.core.runner import Runner
 from paramlab.scenarios.history import History
 

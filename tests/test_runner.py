@@ -4,7 +4,7 @@ import json
 import threading
 import time
 
-from paramlab.console.core.records import read_record
+from paramlab.console.core.reading import read_record
 from paramlab.console.core.runner import Runner
 
 

@@ -8,7 +8,7 @@ import dataclasses
 import pytest
 import sweep_toy
 
-from paramlab.console.core.records import read_record
+from paramlab.console.core.reading import read_record
 from paramlab.console.core.runner import Runner
 from paramlab.scenarios.base import Metric
 from paramlab.scenarios.history import History

@@ -11,7 +11,7 @@ import pytest
 
 from paramlab.console.cli import main
 from paramlab.console.core.executors import PoolExecutor
-from paramlab.console.core.records import read_record
+from paramlab.console.core.reading import read_record
 from paramlab.console.core.sweeps import (
     RandomDim,
     Sweep,

@@ -53,7 +53,7 @@ def test_policy_limits_blas_openmp_and_torch_pools(n):
 
 
 def test_a_run_records_its_threads_and_gives_the_same_verdict_at_1_and_2_threads(runs):
-    from paramlab.console.core.records import read_record
+    from paramlab.console.core.reading import read_record
     from paramlab.console.core.runner import Runner
 
     runner = Runner(runs)
@@ -70,7 +70,7 @@ def test_a_run_records_its_threads_and_gives_the_same_verdict_at_1_and_2_threads
 
 
 def test_a_run_with_no_request_uses_one_thread(runs):
-    from paramlab.console.core.records import read_record
+    from paramlab.console.core.reading import read_record
     from paramlab.console.core.runner import Runner
 
     h = Runner(runs).start("matrix-sensing-overparam", preset="quick", seed=0)

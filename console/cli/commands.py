@@ -166,7 +166,8 @@ def cmd_replay(args) -> int:
 
 
 def cmd_runs(args) -> int:
-    from paramlab.console.core.records import record_rows, runs_dir
+    from paramlab.console.core.reading import record_rows
+    from paramlab.console.core.records import runs_dir
     from paramlab.console.render.text import fmt_seconds
 
     directory = runs_dir(args.runs_dir)
@@ -242,7 +243,8 @@ def cmd_ui(args) -> int:
 
 def cmd_open(args) -> int:
     """Check the records before the console starts: a bad path is a one-line error."""
-    from paramlab.console.core.records import RecordError, list_records, read_record
+    from paramlab.console.core.reading import list_records, read_record
+    from paramlab.console.core.records import RecordError
 
     paths: list[str] = []
     problems: list[str] = []

@@ -22,12 +22,12 @@ from typing import Any
 from paramlab.scenarios.base import Metric, Params, RunContext, Scenario, Verdict
 from paramlab.scenarios.history import History
 
+from .reading import iter_events
 from .records import (
     RecordBuffer,
     RecordWriter,
     RunFooter,
     RunHeader,
-    iter_events,
     new_run_id,
     now_iso,
     package_versions,

@@ -15,7 +15,8 @@ from paramlab.scenarios.base import Params, Scenario, Verdict
 from paramlab.scenarios.history import History
 
 from .inputs import InputError
-from .records import Record, RecordError, read_record
+from .reading import Record, read_record
+from .records import RecordError
 
 SAME, DIFFERS, INCOMPLETE, NOT_CHECKED = "same", "differs", "incomplete", "not checked"
 

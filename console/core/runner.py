@@ -44,7 +44,8 @@ from .execute import (
     resolve_device,
 )
 from .processes import SharedFlag, process_context, run_in_child
-from .records import RunFooter, append_footer, new_run_id, runs_dir, usable_folder
+from .reading import append_footer
+from .records import RunFooter, new_run_id, runs_dir, usable_folder
 
 __all__ = ["CANCELLED", "DIVERGED", "DONE", "FAILED", "FINAL_STATUSES", "RUNNING",
            "RunHandle", "Runner", "resolve_device"]

@@ -34,15 +34,8 @@ from pathlib import Path
 from typing import Any
 
 from paramlab.console.core.execute import CANCELLED, DIVERGED, DONE, FAILED
-from paramlab.console.core.records import (
-    RecordError,
-    new_run_id,
-    now_iso,
-    read_footer,
-    read_record,
-    runs_dir,
-    write_lines,
-)
+from paramlab.console.core.reading import read_footer, read_record
+from paramlab.console.core.records import RecordError, new_run_id, now_iso, runs_dir, write_lines
 from paramlab.scenarios import registry
 from paramlab.scenarios.base import Panel, Scenario
 from paramlab.scenarios.history import History

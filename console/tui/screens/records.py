@@ -38,7 +38,7 @@ class RecordsScreen(Screen):
         self.run_worker(self._read, thread=True, exclusive=True, group="records-list")
 
     def _read(self) -> None:
-        from paramlab.console.core.records import record_rows
+        from paramlab.console.core.reading import record_rows
 
         rows = record_rows(self.directory)
         self.app.call_from_thread(self._fill, rows)
