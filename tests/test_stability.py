@@ -73,3 +73,15 @@ def test_the_shipped_results_file_matches_a_rerun_of_seed_0():
     measured = {c.name: c.measured for c in handle.verdict.criteria}
     assert handle.verdict.passed == seed0["passed"]
     assert measured == pytest.approx(seed0["measured"], rel=1e-9, abs=1e-300, nan_ok=True)
+
+
+def test_documenting_a_scenario_does_not_change_its_hash_but_code_does():
+    base = ('"""doc"""\nfrom x import Scenario\n\ndef run(p):\n    """run doc"""\n'
+            '    return p + 1  # a comment\n\nS = Scenario(run=run, notes="a", status="x")\n')
+    doc = base.replace('"""doc"""', '"""other doc"""').replace('notes="a"', 'notes="b", '
+                                                                'paper_rows=(1, 2)')
+    code = base.replace("p + 1", "p + 2")
+    assert stability.code_of(doc) == stability.code_of(base)
+    assert stability.code_of(code) != stability.code_of(base)
+    assert stability.code_of(base.replace("run=run", "run=run, presets={}")) != \
+        stability.code_of(base)

@@ -211,8 +211,29 @@ def source_hash(module_file: str | Path, roots: Mapping[str, Path] | None = None
     h = hashlib.sha256()
     for f in sorted(seen, key=str):
         h.update(f.name.encode())
-        h.update(f.read_bytes())
+        h.update(code_of(f.read_text(encoding="utf-8")).encode())
     return h.hexdigest()[:16]
+
+
+# documentation on a Scenario: changing it changes no measured number
+DOC_FIELDS = ("notes", "paper_reports", "paper_rows", "status")
+
+
+def code_of(source: str) -> str:
+    """What of a module's source can change a result: its syntax tree without comments,
+    docstrings, and the Scenario's documentation fields (notes, paper reports and rows,
+    status), so that documenting a scenario does not make its results stale."""
+    tree = ast.parse(source)
+    for node in ast.walk(tree):
+        body = getattr(node, "body", None)
+        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef,
+                             ast.AsyncFunctionDef)) and body and isinstance(body[0], ast.Expr) \
+                and isinstance(body[0].value, ast.Constant) \
+                and isinstance(body[0].value.value, str):
+            node.body = body[1:] or [ast.Pass()]
+        if isinstance(node, ast.Call) and getattr(node.func, "id", "") == "Scenario":
+            node.keywords = [k for k in node.keywords if k.arg not in DOC_FIELDS]
+    return ast.dump(tree, annotate_fields=False)
 
 
 def scenario_hash(scenario_id: str) -> str:
