@@ -28,7 +28,18 @@ import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from .base import Criterion, Metric, Note, Panel, Params, RunContext, Scenario, Verdict, param
+from .base import (
+    Criterion,
+    Metric,
+    Note,
+    Panel,
+    PaperRow,
+    Params,
+    RunContext,
+    Scenario,
+    Verdict,
+    param,
+)
 from .history import History
 from .measure import log_slope, ratio
 
@@ -168,5 +179,23 @@ SCENARIO = Scenario(
     paper_reports="sym k>r: error >= Omega(1/T^2) (polynomial); sym k=r and asym k>r: "
                   "exp(-Omega(T)) and exp(-Omega(alpha^2 T)) (linear); a one-step "
                   "modification makes the asymmetric rate independent of alpha.",
+    paper_rows=(
+        PaperRow('sym k>r error decay (log-log slope)',
+                 'polynomial, error >= Omega(1/T^2)',
+                 unit='', source='abstract',
+                 criterion='sym k>r log-log slope over [T/3, T]'),
+        PaperRow('sym k=r final error',
+                 'exp(-Omega(T)): linear convergence',
+                 unit='', source='abstract',
+                 criterion='sym k=r final error'),
+        PaperRow('asym k>r final error',
+                 'exp(-Omega(alpha^2 T)): linear convergence',
+                 unit='', source='abstract',
+                 criterion='asym imbalanced final error'),
+        PaperRow('asym / sym k>r error at equal T',
+                 'not reported',
+                 unit='', source='',
+                 criterion='asym imbalanced / sym k>r error'),
+    ),
     status="reproduces",
 )

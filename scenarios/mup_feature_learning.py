@@ -65,7 +65,18 @@ import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from .base import Criterion, Metric, Note, Panel, Params, RunContext, Scenario, Verdict, param
+from .base import (
+    Criterion,
+    Metric,
+    Note,
+    Panel,
+    PaperRow,
+    Params,
+    RunContext,
+    Scenario,
+    Verdict,
+    param,
+)
 from .history import History
 from .measure import log_slope, ratio
 
@@ -283,5 +294,23 @@ SCENARIO = Scenario(
                   "(dichotomy); muP is the maximal feature-learning one. The muP limits beat "
                   "the NTK and finite-width nets on Word2Vec and Omniglot MAML, and "
                   "performance improves with width.",
+    paper_rows=(
+        PaperRow('feature movement vs width, NTK',
+                 'slope -0.5 (Theta(n^-1/2))',
+                 unit='log-log slope', source='theory',
+                 criterion='feature-movement slope NTK (theory -0.5)'),
+        PaperRow('feature movement vs width, muP',
+                 'slope 0 (Theta(1))',
+                 unit='log-log slope', source='theory',
+                 criterion='|feature-movement slope| muP'),
+        PaperRow('muP / NTK loss at the widest width',
+                 'muP better (Word2Vec, Omniglot MAML)',
+                 unit='', source='Tables',
+                 criterion='muP loss / NTK loss at the widest width'),
+        PaperRow('muP loss, widest / narrowest',
+                 'improves with width',
+                 unit='', source='abstract',
+                 criterion='muP loss widest / narrowest (wider is better)'),
+    ),
     status="reproduces",
 )

@@ -59,7 +59,18 @@ import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from .base import Criterion, Metric, Note, Panel, Params, RunContext, Scenario, Verdict, param
+from .base import (
+    Criterion,
+    Metric,
+    Note,
+    Panel,
+    PaperRow,
+    Params,
+    RunContext,
+    Scenario,
+    Verdict,
+    param,
+)
 from .history import History
 from .measure import ratio
 
@@ -224,5 +235,23 @@ SCENARIO = Scenario(
                   "smallest eigenvalue of the data covariance goes to 0) while early "
                   "stopping stays near-optimal; over-parameterized students need small "
                   "initial weights; larger networks do not harm generalization.",
+    paper_rows=(
+        PaperRow('P/N of the overtraining peak',
+                 '1 (alpha = N/P = 1)',
+                 unit='', source='Sec. 3 (eigenvalue spectrum)',
+                 criterion='P/N with the largest overtraining'),
+        PaperRow('overtraining at P/N=1 vs P/N=4',
+                 'diverges at 1, small away from it',
+                 unit='', source='Fig. 2-3',
+                 criterion='overtraining ratio P/N=1 / P/N=4'),
+        PaperRow('large init at P/N=2',
+                 'hurts (needs small initial weights)',
+                 unit='', source='Sec. 4',
+                 criterion='P/N=2: E_g(sigma0=3) / E_g(sigma0=0)'),
+        PaperRow('final error, bigger student',
+                 'not worse (larger networks do not harm)',
+                 unit='', source='abstract',
+                 criterion='final E_g ratio P/N=4 / P/N=1 (bigger is not worse)'),
+    ),
     status="reproduces",
 )

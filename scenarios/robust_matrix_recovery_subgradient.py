@@ -62,7 +62,18 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from .base import Criterion, Metric, Note, Panel, Params, RunContext, Scenario, Verdict, param
+from .base import (
+    Criterion,
+    Metric,
+    Note,
+    Panel,
+    PaperRow,
+    Params,
+    RunContext,
+    Scenario,
+    Verdict,
+    param,
+)
 from .history import History
 from .measure import maximum, ratio
 
@@ -239,5 +250,19 @@ SCENARIO = Scenario(
                   "improvement in the convergence rate) and SubGM converges to the true "
                   "solution even under arbitrarily large and arbitrarily dense noise; with "
                   "Gaussian measurements the sample size needed is independent of r'.",
+    paper_rows=(
+        PaperRow("SubGM r'>r final error, small init",
+                 'converges to the true solution',
+                 unit='', source='abstract',
+                 criterion="SubGM r'>r small init (alpha <= 0.001) worst final rel. error"),
+        PaperRow('error ratio small / large init',
+                 'smaller init is exponentially better',
+                 unit='', source='abstract',
+                 criterion="SubGM r'>r error ratio alpha_small / alpha_large"),
+        PaperRow('l2 GD final error under outliers',
+                 'not reported',
+                 unit='', source='',
+                 criterion='l2 GD final rel. error'),
+    ),
     status="partly",
 )
