@@ -1,4 +1,5 @@
-"""Model merging from task vectors: weight averaging, Task Arithmetic, TIES, DARE, PCB.
+"""Model merging from task vectors: weight averaging, Task Arithmetic, TIES, DARE, PCB
+(and `pcb_random`, PCB's pipeline with random scores: a control).
 
 `base` holds the machinery every method shares (task vectors, the registry of methods with
 their `ParamSpec` parameters, sign election); each method lives in a module of its own and
@@ -32,9 +33,10 @@ from .base import (
     unstack,
 )
 from .dare import dare_rescale
-from .pcb import clamp_rows, minmax_rows
+from .pcb import clamp_rows, minmax_rows, score_weighted_mean
 from .ties import topk_mask
 
 __all__ = ["LAM", "METHODS", "Layout", "MergeMethod", "MergeParamError", "Tensor", "add",
            "clamp_rows", "dare_rescale", "describe_all", "disjoint_mean", "elect_sign", "get",
-           "merge", "minmax_rows", "register", "stack", "task_vector", "topk_mask", "unstack"]
+           "merge", "minmax_rows", "register", "score_weighted_mean", "stack", "task_vector",
+           "topk_mask", "unstack"]

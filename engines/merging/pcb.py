@@ -60,7 +60,28 @@ def pcb(T: Tensor, ratio: float, clamp: float, activation: str, inter_sign: int,
         inter = torch.stack([torch.softmax(minmax_rows(inter_sign * T[i] * T), dim=1)
                              .sum(dim=0) for i in range(n)])
     score = intra * inter                              # PCB matrix beta
-    # drop: entries below each row's (1 - ratio) quantile clip to it and normalize to 0
+    return lam * score_weighted_mean(tau, score, ratio)
+
+
+def score_weighted_mean(tau: Tensor, score: Tensor, ratio: float) -> Tensor:
+    """PCB's drop and rescale (Eq. 4-5): entries below each row's (1 - ratio) quantile of
+    the score clip to it and normalize to weight 0; weights = minmax_row(clipped score);
+    merged = sum_i tau_i * w_i / sum_i w_i."""
     scale = minmax_rows(clamp_rows(score, 1.0 - ratio, 0.0))
-    merged = (tau * scale).sum(dim=0) / scale.sum(dim=0).clamp_min(1e-12)   # Eq. 5
-    return lam * merged
+    return (tau * scale).sum(dim=0) / scale.sum(dim=0).clamp_min(1e-12)
+
+
+@register("pcb_random", summary="control: PCB's pipeline (clip, keep the top ratio, "
+          "score-weighted mean, x lam) with the balancing scores replaced by U(0, 1) noise",
+          reference="ablation of Du et al. 2024 (same sparsity, no parameter competition)",
+          stochastic=True, params=(
+              ParamSpec.of("ratio", 0.1, "fraction of each task's entries kept by score",
+                           range=(0.0, 1.0), closed="right"),
+              ParamSpec.of("clamp", 1e-4, "outlier clip of |tau| at this quantile on both "
+                           "ends (0 disables)", range=(0.0, 0.5), closed="left"),
+              LAM))
+def pcb_random(T: Tensor, ratio: float, clamp: float, lam: float,
+               gen: torch.Generator) -> Tensor:
+    tau = torch.sign(T) * clamp_rows(T.abs(), clamp, clamp)
+    score = torch.rand(T.shape, generator=gen, device=gen.device).to(T.device)
+    return lam * score_weighted_mean(tau, score, ratio)

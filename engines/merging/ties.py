@@ -11,8 +11,13 @@ from .base import LAM, Tensor, disjoint_mean, elect_sign, register
 
 
 def topk_mask(T: Tensor, k: float) -> Tensor:
-    """Keep each row's int(k*d) largest |entries| (mergekit's `magnitude` sparsify; the
-    TIES reference's kthvalue version keeps one more entry on ties at the threshold)."""
+    """Keep each row's int(k*d) largest |entries| (at least one).
+
+    Convention: mergekit's `sparsify.magnitude` (topk of int(density * d)), i.e. exactly
+    the fraction k of the paper's "keep the top-k% values". The TIES authors' code
+    (`topk_values_mask`) instead takes the (d - int(k*d))-th smallest |tau| by kthvalue and
+    keeps every entry >= it: int(k*d) + 1 entries always, and more when |tau| ties at the
+    threshold. The one-entry difference is immaterial at d ~ 25k; tests pin both counts."""
     n, d = T.shape
     m = max(1, int(k * d))
     idx = torch.topk(T.abs(), m, dim=1).indices
