@@ -60,6 +60,7 @@ from .base import (
     Metric,
     Note,
     Panel,
+    PaperRow,
     Params,
     RunContext,
     Scenario,
@@ -262,5 +263,19 @@ SCENARIO = Scenario(
                   "large-sparse models consistently outperform small-dense ones of equal "
                   "memory footprint, with up to 10x fewer non-zero parameters at minimal "
                   "loss in accuracy.",
+    paper_rows=(
+        PaperRow('large-sparse vs small-dense at equal non-zeros',
+                 'large-sparse consistently better',
+                 unit='', source='abstract',
+                 criterion='s=0.75: MSE large-sparse / small-dense'),
+        PaperRow('the same at 90% sparsity',
+                 'up to 10x fewer non-zeros at minimal accuracy loss',
+                 unit='', source='abstract',
+                 criterion='s=0.9: MSE large-sparse / small-dense'),
+        PaperRow('one-shot pruning without retraining',
+                 'not reported',
+                 unit='', source='',
+                 criterion='s=0.9: MSE one-shot / gradual'),
+    ),
     status="reproduces",
 )
