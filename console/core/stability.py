@@ -288,12 +288,17 @@ def read_results(path: Path | None = None) -> dict[str, Any]:
 
 
 def write_results(results: Mapping[str, Any], path: Path | None = None) -> None:
+    """The results file: one line per scenario and preset (short diffs when one changes)."""
     path = path or results_path()
-    data = {"version": RESULTS_VERSION,
-            "scenarios": {k: results[k] for k in sorted(results)}}
+    parts = []
+    for sid in sorted(results):
+        presets = ",\n".join(f"  {json.dumps(p)}: {json.dumps(_jsonable(e))}"
+                              for p, e in sorted(results[sid].items()))
+        parts.append(f" {json.dumps(sid)}: {{\n{presets}\n }}")
+    text = f'{{"version": {RESULTS_VERSION}, "scenarios": {{\n' + ",\n".join(parts) + "\n}}\n"
+    json.loads(text)  # never write what does not read back
     tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(_jsonable(data), indent=1, sort_keys=False) + "\n",
-                   encoding="utf-8")
+    tmp.write_text(text, encoding="utf-8")
     tmp.replace(path)
 
 
