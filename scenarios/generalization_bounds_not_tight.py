@@ -16,7 +16,8 @@ Delta is found by SLSQP at every d/n, from feasible starts: w*, h (when consiste
 it is a lower bound on the true maximum. When d > n the constraints leave a null-space
 direction u orthogonal to h, and w = u + eps w* is consistent: Delta -> 0.5 in closed
 form. That closed form is no longer the measurement (issue 11: "Delta >= 0.45 for d > n
-held by construction"); it is the optimiser's reference there, a mechanism criterion. For the hard-margin SVM Delta can never exceed 0.5: h is a
+held by construction"); it is the optimiser's reference there, a mechanism criterion.
+For the hard-margin SVM Delta can never exceed 0.5: h is a
 non-negative combination of the y_i x_i, so h . w >= 0 for every consistent w (the spec's
 prototype measured 0.504-0.544 at d = n, which an exact SVM cannot give; we measure
 0.500). The sweep runs over d/n in {0.01, ..., 8}: with n = n (default 40) where
