@@ -30,6 +30,26 @@ def test_ridge_taken_as_the_estimator_fails_orthogonality_and_convergence():
     assert any(n.startswith("GD relative error") for n in names)
 
 
+def test_heteroscedastic_noise_makes_wls_best_and_fails_the_gauss_markov_criterion():
+    name = "OLS best linear unbiased: min_j Var_WLS / Var_OLS (Monte Carlo)"
+    normal = run_to_end()
+    assert name not in failed(normal)
+    h = run_to_end({"noise": "heteroscedastic"})
+    assert not h.verdict.passed
+    names = failed(h)
+    assert name in names
+    assert any(n.startswith("lambda_min(Cov_WLS - Cov_OLS)") for n in names)
+    # OLS is still unbiased and still GD's limit: only the "best" part fails
+    assert not any(n.startswith(("OLS unbiased", "GD relative", "orthogonality"))
+                   for n in names)
+
+
+def test_dual_flow_identity_is_mechanism_tier_and_holds_for_ridge_too():
+    h = run_to_end({"estimator": "ridge"})
+    dual = [c for c in h.verdict.criteria if c.name.startswith("dual flow (identity)")]
+    assert len(dual) == 1 and dual[0].tier == "mechanism" and dual[0].passed
+
+
 def test_step_size_above_two_over_L_fails_convergence():
     h = run_to_end({"lr_mult": 2.5})
     assert not h.verdict.passed
@@ -59,3 +79,16 @@ def test_exact_wls_covariance_matches_monte_carlo():
     E = rng.standard_normal((30, 20000))
     B = gm.weighted_least_squares(X, E, w)
     assert np.allclose(np.cov(B), gm.wls_covariance(X, w, 1.0), rtol=0.05, atol=1e-3)
+
+
+def test_sandwich_covariance_matches_monte_carlo_under_heteroscedastic_noise():
+    rng = np.random.default_rng(6)
+    X = gm.design(rng, 40, 3, 0.5, 1.5)
+    w = np.exp(rng.uniform(-1.5, 1.5, 40))
+    E = rng.standard_normal((40, 40000)) / np.sqrt(w)[:, None]
+    for A in (gm.wls_operator(X, np.ones(40)), gm.wls_operator(X, w), gm.ridge_operator(X, 3.0)):
+        assert np.allclose(np.cov(A @ E), gm.estimator_covariance(A, 1.0 / w),
+                           rtol=0.05, atol=2e-3)
+    # the inverse-variance weights give Aitken's GLS covariance (X^T W X)^-1
+    assert np.allclose(gm.estimator_covariance(gm.wls_operator(X, w), 1.0 / w),
+                       np.linalg.inv(X.T @ (X * w[:, None])))

@@ -61,3 +61,34 @@ def test_adversarial_teacher_is_consistent_and_far_when_overparameterized():
     r = hs.consistent_angle_range(X, y, h, w_star, rng)
     assert np.min(y * (X @ r.w_max)) > 0
     assert r.delta > 0.49
+
+
+def test_random_restarts_find_a_wider_range_than_the_fixed_starts_when_d_much_less_than_n():
+    # seed 1 at d/n = 0.01: w* and h alone give Delta 0.005, random starts 0.019
+    rng = np.random.default_rng(1)
+    X = hs.gaussian_sample(rng, 1000, 10)
+    w_star = hs.teacher(rng, 10)
+    y = hs.labels(X, w_star)
+    h = hs.hard_margin_svm(X, y)
+    fixed = hs.consistent_angle_range(X, y, h, w_star, np.random.default_rng(101), 0)
+    rand = hs.consistent_angle_range(X, y, h, w_star, np.random.default_rng(101), 10)
+    assert rand.delta > 2 * fixed.delta
+    assert np.min(y * (X @ rand.w_max)) > 0
+
+
+def test_optimiser_matches_the_closed_form_when_d_exceeds_n():
+    rng = np.random.default_rng(4)
+    X = hs.gaussian_sample(rng, 20, 60)
+    w_star = hs.teacher(rng, 60)
+    y = hs.labels(X, w_star)
+    h = hs.hard_margin_svm(X, y)
+    r = hs.consistent_angle_range(X, y, h, w_star, rng, 3)
+    w_cf = hs.closed_form_max_angle(y[:, None] * X, h, w_star)
+    assert abs(r.delta - (hs.angle(h, w_cf) - r.theta_min) / np.pi) < 0.01
+
+
+def test_quick_run_measures_delta_by_optimiser_and_checks_it_against_the_closed_form():
+    h = run_to_end()
+    crit = {c.name: c for c in h.verdict.criteria}
+    assert crit["max |Delta optimiser - Delta closed form| where d > n"].passed
+    assert any("slsqp" in n for n in h.history.notes if "d/n=8" in n)

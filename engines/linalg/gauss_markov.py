@@ -14,9 +14,12 @@ agreement is a computed fact, not an identity by construction. The limit of (a) 
 estimator beta_hat = X^+ y, the limit of (b) is the minimum residual r_hat = (I - P_X) y,
 which is orthogonal to the columns of X (X^T r_hat = 0).
 
-Gauss-Markov: among linear unbiased estimators, OLS has the smallest covariance. The
-contrasts here are weighted least squares with wrong weights (linear, unbiased, larger
-covariance) and ridge (linear, smaller variance but biased).
+Gauss-Markov: under homoscedastic noise (Var eps = sigma^2 I), among linear unbiased
+estimators OLS has the smallest covariance. The contrasts here are weighted least squares
+with wrong weights (linear, unbiased, larger covariance) and ridge (linear, smaller
+variance but biased). The theorem's premise matters: under heteroscedastic noise
+Var eps_i = sigma^2 / w_i, WLS with the inverse-variance weights w (Aitken's generalized
+least squares) is the best linear unbiased estimator and OLS is not.
 """
 
 from __future__ import annotations
@@ -83,6 +86,23 @@ def weighted_least_squares(X: np.ndarray, Y: np.ndarray, w: np.ndarray) -> np.nd
     """beta_W = (X^T W X)^{-1} X^T W Y with W = diag(w); Y may hold one column per draw."""
     Xw = X * w[:, None]
     return np.linalg.solve(X.T @ Xw, Xw.T @ Y)
+
+
+def estimator_covariance(A: np.ndarray, noise_var: np.ndarray) -> np.ndarray:
+    """Cov(A y) = A diag(noise_var) A^T for a linear estimator beta = A y with independent
+    noise of variances `noise_var` (one per sample)."""
+    return (A * noise_var[None, :]) @ A.T
+
+
+def wls_operator(X: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """A_W = (X^T W X)^{-1} X^T W: beta_W = A_W y (w = 1: OLS)."""
+    Xw = X * w[:, None]
+    return np.linalg.solve(X.T @ Xw, Xw.T)
+
+
+def ridge_operator(X: np.ndarray, lam: float) -> np.ndarray:
+    """A = (X^T X + lam I)^{-1} X^T: beta_ridge = A y."""
+    return np.linalg.solve(X.T @ X + lam * np.eye(X.shape[1]), X.T)
 
 
 def ols_covariance(X: np.ndarray, sigma: float) -> np.ndarray:

@@ -13,9 +13,10 @@ from h = A(S)) can tell them apart. The spread of h's error over the consistent 
 
 is therefore a lower bound on twice the worst-case slack of every bound that depends only
 on (S, h) (Gastpar, Nachum, Shafer, Weinberger, ICLR 2024, arXiv 2309.13658).
-`consistent_angle_range` computes it: in closed form when d > rank(A) (a null-space
-direction of the constraints is orthogonal to h), otherwise with SLSQP from several
-feasible starts. The returned teachers are repaired to be exactly consistent.
+`consistent_angle_range` computes it with SLSQP from w*, h and random feasible starts, in
+every regime; when d > rank(A) a closed form exists (a null-space direction of the
+constraints is orthogonal to h: `closed_form_max_angle`), and serves as the optimiser's
+reference there. The returned teachers are repaired to be exactly consistent.
 """
 
 from __future__ import annotations
@@ -145,40 +146,46 @@ def _extreme_cos(h: np.ndarray, A: np.ndarray, starts: list[np.ndarray], sign: f
     return best
 
 
+def random_consistent_start(A: np.ndarray, anchor: np.ndarray, rng: np.random.Generator
+                            ) -> np.ndarray:
+    """A random feasible start: a uniformly random direction g, moved toward the strictly
+    consistent `anchor` until it is consistent (a random point on the cone's boundary
+    when g is outside the cone, g itself when inside)."""
+    g = rng.standard_normal(A.shape[1])
+    return _repair(g, A, anchor)
+
+
+def closed_form_max_angle(A: np.ndarray, h: np.ndarray, anchor: np.ndarray) -> np.ndarray | None:
+    """When the constraints have a null space (d > rank A): the unit u in null(A) farthest
+    from h, nudged to strict consistency; None when null(A) is empty. A reference for the
+    optimiser, not the measurement."""
+    from scipy.linalg import null_space
+
+    N = null_space(A)  # directions invisible to every constraint
+    if N.shape[1] == 0:
+        return None
+    u = -N @ (N.T @ h)
+    if np.linalg.norm(u) < 1e-12 * np.linalg.norm(h):
+        u = N[:, 0]
+    u /= np.linalg.norm(u)
+    return _repair(u + 1e-6 * anchor, A, anchor)
+
+
 def consistent_angle_range(X: np.ndarray, y: np.ndarray, h: np.ndarray, w_star: np.ndarray,
                            rng: np.random.Generator, restarts: int = 3) -> AngleRange:
-    """The range of angle(h, w) over teachers w consistent with (X, y); w_star must be
-    strictly consistent (it labelled the data)."""
-    from scipy.linalg import null_space
-    from scipy.optimize import linprog
-
+    """The range of angle(h, w) over teachers w consistent with (X, y), found by SLSQP in
+    every regime (d > n included) from w_star, from h when h is consistent, and from
+    `restarts` random feasible starts (`random_consistent_start`). w_star must be strictly
+    consistent (it labelled the data). The maximum is a lower bound on the true one (a
+    non-convex problem: the sphere); more random starts can only raise it."""
     A = y[:, None] * X
     anchor = w_star / np.linalg.norm(w_star)
     h_consistent = bool(np.min(A @ h) > 0)
-    N = null_space(A)  # directions invisible to every constraint
-    if N.shape[1] > 0:
-        # closed form: u in null(A) as far from h as possible; w = u + eps * anchor
-        u = -N @ (N.T @ h)
-        if np.linalg.norm(u) < 1e-12 * np.linalg.norm(h):
-            u = N[:, 0]
-        u /= np.linalg.norm(u)
-        w_max = _repair(u + 1e-6 * anchor, A, anchor)
-        method = "closed form"
-    else:
-        starts = [anchor]
-        if h_consistent:
-            starts.append(h)
-        for _ in range(max(restarts - len(starts), 0)):
-            # a vertex of the cone far from h: minimise h.w over A w >= 0, |w|_inf <= 1
-            c = h / np.linalg.norm(h) + 0.3 * rng.standard_normal(len(h)) / np.sqrt(len(h))
-            lp = linprog(c, A_ub=-A, b_ub=np.zeros(len(A)), bounds=[(-1, 1)] * len(h),
-                         method="highs")
-            if lp.status == 0 and np.linalg.norm(lp.x) > 0:
-                starts.append(lp.x)
-        w_max = _repair(_extreme_cos(h, A, starts, +1.0), A, anchor)
-        method = "slsqp"
+    starts = [anchor] + ([h] if h_consistent else [])
+    starts += [random_consistent_start(A, anchor, rng) for _ in range(restarts)]
+    w_max = _repair(_extreme_cos(h, A, starts, +1.0), A, anchor)
     if h_consistent:
         w_min = h / np.linalg.norm(h)
     else:
         w_min = _repair(_extreme_cos(h, A, [anchor], -1.0), A, anchor)
-    return AngleRange(angle(h, w_min), angle(h, w_max), w_min, w_max, method)
+    return AngleRange(angle(h, w_min), angle(h, w_max), w_min, w_max, "slsqp")
