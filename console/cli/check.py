@@ -48,9 +48,12 @@ def cmd_check(args: Any) -> int:
             print(f"[{done[0]}/{total}] {r.scenario} seed {r.seed}: {word} "
                   f"({fmt_seconds(r.elapsed)})", file=sys.stderr)
 
-        results = run_checks(plan, seeds, preset=args.preset, workers=args.workers,
-                             device=args.device, threads=threads, directory=args.runs_dir,
-                             on_result=progress)
+        try:
+            results = run_checks(plan, seeds, preset=args.preset, workers=args.workers,
+                                 device=args.device, threads=threads,
+                                 directory=args.runs_dir, on_result=progress)
+        except ValueError as exc:  # the runs folder cannot take records
+            raise UsageError(str(exc)) from None
     stats = [aggregate(sc.meta.id, args.preset,
                        [r.outcome() for r in results if r.scenario == sc.meta.id])
              for sc, _ in plan]

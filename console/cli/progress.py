@@ -15,16 +15,31 @@ if TYPE_CHECKING:
     from paramlab.scenarios.base import Scenario
 
 
-class ProgressLine:
-    """One line on stderr: step/total, elapsed, key metric. Redrawn in place on a TTY,
-    printed every ~10% of the run otherwise (logs stay short)."""
+class _Line:
+    """One status line on stderr: redrawn in place on a TTY; otherwise printed when its
+    `key` (e.g. the decile of the work) changes, at the end, and every `every` seconds."""
 
     def __init__(self, stream: TextIO | None = None) -> None:
         self.stream = stream or sys.stderr
-        stream = self.stream
-        self.tty = stream.isatty()
-        self._last_decile = -1
+        self.tty = self.stream.isatty()
+        self._last_key: Any = object()
         self._last_print = 0.0
+
+    def _emit(self, text: str, key: Any, final: bool, every: float | None = 10.0) -> None:
+        if self.tty:
+            self.stream.write("\r\x1b[2K" + text + ("\n" if final else ""))
+            self.stream.flush()
+            return
+        now = time.monotonic()
+        if final or key != self._last_key or (every and now - self._last_print > every):
+            self._last_key = key
+            self._last_print = now
+            self.stream.write(text + "\n")
+            self.stream.flush()
+
+
+class ProgressLine(_Line):
+    """A run's progress: step/total, elapsed, key metric; logs get a line per ~10%."""
 
     def update(self, handle, final: bool = False) -> None:
         step = handle.step
@@ -39,42 +54,16 @@ class ProgressLine:
         text += f"  {fmt_seconds(handle.elapsed)}"
         if key:
             text += f"  {key}={fmt_value(handle.history.last(key))}"
-        if self.tty:
-            self.stream.write("\r\x1b[2K" + text + ("\n" if final else ""))
-            self.stream.flush()
-            return
-        decile = int(10 * (step or 0) / total) if total else -1
-        now = time.monotonic()
-        if final or decile > self._last_decile or (not total and now - self._last_print > 10):
-            self._last_decile = decile
-            self._last_print = now
-            self.stream.write(text + "\n")
-            self.stream.flush()
+        decile = int(10 * (step or 0) / total) if total else None
+        self._emit(text, decile, final, every=None if total else 10.0)
 
 
-class SweepProgressLine:
-    """Progress on stderr: redrawn in place on a TTY, else printed every ~10% or 10 s."""
-
-    def __init__(self, stream: Any = None) -> None:
-        self.stream = stream or sys.stderr
-        self.tty = self.stream.isatty()
-        self._last: tuple[int, int] | None = None
-        self._last_print = 0.0
+class SweepProgressLine(_Line):
+    """A sweep's progress; logs get a line per ~10% of the points, per failure, or 10 s."""
 
     def update(self, pr: SweepProgress, final: bool = False) -> None:
-        text = format_sweep_progress(pr)
-        if self.tty:
-            self.stream.write("\r\x1b[2K" + text + ("\n" if final else ""))
-            self.stream.flush()
-            return
         decile = int(10 * pr.finished / pr.total) if pr.total else 0
-        now = time.monotonic()
-        key = (decile, pr.failed)
-        if final or key != self._last or now - self._last_print > 10:
-            self._last = key
-            self._last_print = now
-            self.stream.write(text + "\n")
-            self.stream.flush()
+        self._emit(format_sweep_progress(pr), (decile, pr.failed), final)
 
 
 # ------------------------------------------------------------------ the command

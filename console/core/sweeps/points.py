@@ -10,6 +10,7 @@ import socket
 import traceback
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from paramlab.console.core.execute import (
@@ -99,7 +100,9 @@ def expand(spec: SweepSpec, scenario: Scenario) -> list[SweepPoint]:
 def run_point(task: Mapping[str, Any], stop: Callable[[], bool] | None = None
               ) -> dict[str, Any]:
     """Run one point to its end in this process; return plain data: the outcome, the
-    record's lines, its run id, the final metrics and where it ran. Never raises."""
+    record's lines, its run id, the final metrics and where it ran. Never raises.
+    With `task["record_to"]` (a folder this process can write) the record is written
+    there as the run goes instead, and no lines come back (`paramlab check` does so)."""
     stop = stop or (lambda: False)
     if stop():
         return {"status": SKIPPED}
@@ -115,6 +118,8 @@ def run_point(task: Mapping[str, Any], stop: Callable[[], bool] | None = None
                    record=MEMORY, header={"sweep": task.get("sweep"),
                                           "point": task.get("point"), "host": host},
                    should_stop=stop, threads=task.get("threads"))
+    if task.get("record_to"):
+        spec.record = Path(task["record_to"]) / f"{spec.run_id}.jsonl"
     history = History()
     out = execute(spec, history=history)
     reason = out.reason
@@ -123,4 +128,5 @@ def run_point(task: Mapping[str, Any], stop: Callable[[], bool] | None = None
         reason = "cancelled" + ("" if step is None else f" at step {step:g}")
     return {**out.to_dict(), "reason": reason, "host": host, "run_id": spec.run_id,
             "lines": out.record_lines,
+            "record": str(spec.record) if isinstance(spec.record, Path) else None,
             "final": {n: history.last(n) for n in history.names()}}
