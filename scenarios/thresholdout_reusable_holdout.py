@@ -20,7 +20,8 @@ Claim check at k_max (spec thresholds, fixed in advance): standard holdout - fre
 the Thresholdout analyst still finds it: best fresh accuracy over k >= 0.55. Signal is
 findable by any analyst only when signal_strength clearly exceeds the largest noise
 correlation, about sqrt(2 ln d / n) (0.087 at n = d = 2000, 0.058 at n = d = 5000): with
-the spec's example strength 0.05 the old quick preset (n = d = 2000, one run) measured 0.53-0.54 on seeds 0-2 (FAIL;
+the spec's example strength 0.05 the old quick preset (n = d = 2000, one run) measured
+0.53-0.54 on seeds 0-2 (FAIL;
 the standard analyst, which sees the raw holdout, reaches 0.53-0.56), while 0.1 gives
 0.64-0.67 (quick); default n = d = 5000 gives 0.57 at 0.05 and 0.67 at 0.1 (seed 0).
 Broken variant: threshold_mult = 0 and noise_mult = 0 make Thresholdout the standard
