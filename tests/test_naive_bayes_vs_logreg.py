@@ -72,6 +72,17 @@ def test_sample_sizes_are_balanced_and_include_the_8n_point():
     assert nb.top_size(128, 5, 8.0) in ms and 10 in ms
 
 
+def test_warm_started_lr_gives_the_same_classifier_as_a_cold_fit():
+    rng = np.random.default_rng(3)
+    mix = nb.GaussianMixture.paper(5, 32, 0.5)
+    X0, y0 = mix.sample(rng, 40)
+    X, y = mix.sample(rng, 80)
+    Xt, _ = mix.sample(rng, 400)
+    cold = nb.logistic_regression(X, y)
+    warm = nb.logistic_regression(X, y, init=nb.logistic_regression(X0, y0))
+    assert np.mean(cold.predict(Xt) == warm.predict(Xt)) > 0.99
+
+
 def test_m_epsilon_is_inf_when_never_reached():
     assert nb.m_epsilon([10, 20, 40], [0.5, 0.3, 0.1], 0.09, 0.02) == 40
     assert nb.m_epsilon([10, 20], [0.5, 0.3], 0.0, 0.02) == float("inf")
