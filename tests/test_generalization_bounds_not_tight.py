@@ -26,8 +26,11 @@ def test_unconstrained_teachers_are_not_consistent_and_fail():
 
 
 def test_benign_teacher_only_would_wrongly_suggest_tightness_and_fails():
+    name = "min Delta over d/n >= 1"
+    assert name not in scenario_runs.failed_paper(run_to_end({"ratios": "0.02,1,2,8"}))
     h = run_to_end({"adversary": "benign", "ratios": "0.02,1,2,8"})
     assert not h.verdict.passed
+    assert name in scenario_runs.failed_paper(h)
     assert h.history.last("delta") < 0.45
 
 

@@ -18,15 +18,21 @@ def test_quick_claim_check_passes(seed):
     assert h.verdict.passed, h.verdict
 
 
+GAP = "|Thresholdout - fresh| at k_max, mean over trials"
+
+
 def test_thresholdout_without_threshold_or_noise_is_the_standard_holdout_and_fails():
-    h = run_to_end({"threshold_mult": 0, "noise_mult": 0})
+    normal = run_to_end({"trials": 2})
+    assert GAP not in scenario_runs.failed_paper(normal)
+    h = run_to_end({"threshold_mult": 0, "noise_mult": 0, "trials": 2})
     assert not h.verdict.passed
+    assert GAP in scenario_runs.failed_paper(h)
     assert h.history.last("thr_holdout") == h.history.last("std_holdout")
 
 
 def test_thresholdout_lets_a_strong_signal_through():
-    # 0.1 is above the largest noise correlation sqrt(2 ln d / n) ~ 0.087 at n = d = 2000
-    h = run_to_end({"signal_strength": 0.1})
+    # 0.1 is above the largest noise correlation sqrt(2 ln d / n) ~ 0.073 at n = d = 3000
+    h = run_to_end({"signal_strength": 0.1, "trials": 2})
     assert h.verdict.passed, h.verdict
 
 

@@ -101,18 +101,28 @@ class PooledGaussianNB:
         return self.classes_[np.argmax(self.joint_log_likelihood(X), axis=1)]
 
 
-def logistic_regression(X: np.ndarray, y: np.ndarray, C: float = 1.0, max_iter: int = 1000):
+def logistic_regression(X: np.ndarray, y: np.ndarray, C: float = 1.0, max_iter: int = 1000,
+                        init=None):
     """scikit-learn's multinomial logistic regression (L2, lbfgs) on the raw features, as
     the paper's `lr_bgfs` (C = 1, max_iter = 1000). On these badly scaled features lbfgs
     needs several hundred iterations; with max_iter = 200 it stops early and LR's error at
     m = 8n is ~3x its converged value (an optimizer artifact, not sample complexity).
-    A fit that still hits max_iter is kept (as in the paper); the warning is silenced."""
+    A fit that still hits max_iter is kept (as in the paper); the warning is silenced.
+
+    `init`, a model fitted before on the same classes, warm-starts lbfgs from its
+    coefficients. The objective is strictly convex (L2), so the fit converges to the same
+    unique minimiser, in 3-7x fewer iterations when `init` was fitted on a smaller sample
+    of the same mixture (test predictions agree to < 0.1% in a spot check)."""
     from sklearn.exceptions import ConvergenceWarning
     from sklearn.linear_model import LogisticRegression
 
+    model = LogisticRegression(C=C, max_iter=max_iter, warm_start=init is not None)
+    if init is not None:
+        model.coef_ = init.coef_.copy()
+        model.intercept_ = init.intercept_.copy()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        return LogisticRegression(C=C, max_iter=max_iter).fit(X, y)
+        return model.fit(X, y)
 
 
 def error(pred: np.ndarray, y: np.ndarray) -> float:
@@ -124,19 +134,34 @@ def top_size(n: int, K: int, max_mult: float) -> int:
     return K * max(1, round(max_mult * n / K))
 
 
-def sample_sizes(n: int, K: int, max_mult: float, floor: int = 0) -> list[int]:
-    """Training-set sizes: K * 2^j (1, 2, 4, ... shots per class) and n * 2^j (rounded to
-    a multiple of K), up to max(top_size, floor)."""
-    top = max(top_size(n, K, max_mult), floor)
-    sizes = {K * 2**j for j in range(40) if K * 2**j <= top}
+def sample_sizes(n: int, K: int, max_mult: float, floor: int = 0, reach: float = 0.0
+                 ) -> list[int]:
+    """Training-set sizes: K * 2^j (1, 2, 4, ... shots per class, up to 4n), n * 2^j and,
+    from 4n on, 1.5 n * 2^j (half octaves: 6n, 12n, ...; all rounded to a multiple of K),
+    up to max(top_size(max_mult), top_size(reach), floor). The max_mult * n point is
+    always in."""
+    top = max(top_size(n, K, max_mult), top_size(n, K, reach) if reach > 0 else 0, floor)
+    sizes = {K * 2**j for j in range(40) if K * 2**j <= min(top, 4 * n)}
     sizes |= {K * round(n * 2**j / K) for j in range(-8, 12) if K <= n * 2**j <= top}
+    sizes |= {K * round(1.5 * n * 2**j / K) for j in range(2, 12) if 1.5 * n * 2**j <= top}
     sizes.add(top_size(n, K, max_mult))
     return sorted(s for s in sizes if K <= s <= top)
 
 
-def m_epsilon(ms: list[int], errors: list[float], bayes: float, eps: float) -> float:
-    """The first m whose error is within eps of the Bayes error, inf when none is."""
+def m_epsilon(ms: list[int], errors: list[float], bayes: float, eps: float,
+              interpolate: bool = False) -> float:
+    """The first m whose error is within eps of the Bayes error, inf when none is.
+
+    With `interpolate`, the crossing is placed between that grid point and the one before
+    it, linearly in log m: the m at which the excess error line between the two points
+    meets eps (the learner's sample need, not the grid's)."""
+    prev = None
     for m, e in zip(ms, errors):
-        if e <= bayes + eps:
-            return float(m)
+        excess = e - bayes
+        if excess <= eps:
+            if not interpolate or prev is None or prev[1] <= excess:
+                return float(m)
+            m0, f = prev[0], (prev[1] - eps) / (prev[1] - excess)
+            return float(math.exp(math.log(m0) + f * (math.log(m) - math.log(m0))))
+        prev = (m, excess)
     return math.inf
