@@ -21,8 +21,8 @@ Then the tuned risk against the sample size n' = n/8 .. n (nested subsamples, N 
 and risk-vs-lambda curves for a few N. The N -> infinity limit (ridge regression on z, the
 RF kernel's limit) is drawn as a reference line.
 
-Expected risk. Theorem 1 is a statement about the expected (omniscient) test risk, so the
-risk-vs-ridge curves are averaged over `trials` independent draws of (data, features)
+Expected risk. The monotonicity of Sec. 4 is about the expected (omniscient) test risk,
+so the risk-vs-ridge curves are averaged over `trials` independent draws of (data, features)
 (4 default, 3 quick) and the ridge is tuned on the mean curve. The optimal ridge is the
 minimiser in log-lambda refined by a parabola through the grid's argmin and its two
 neighbours (the grid has 4 points per decade). The nested widths share one P = Z F^T and
@@ -175,7 +175,7 @@ def run(p: MoreIsBetterParams, ctx: RunContext) -> Iterator[Metric | Note]:
                f"{p.n_ridges} ridges (per-sample lambda), risks averaged over {p.trials} "
                f"draws of data and features")
 
-    # Theorem 1 is about the expected test risk: average the risk-vs-ridge curves over
+    # Sec. 4's monotonicity is about the expected test risk: average the risk-vs-ridge curves over
     # independent draws of (data, features), then tune the ridge on the mean curve
     risk = {key: np.zeros((len(Ns), p.n_ridges)) for key in tasks}
     train = {key: np.zeros((len(Ns), p.n_ridges)) for key in tasks}
@@ -325,10 +325,10 @@ SCENARIO = Scenario(
                   "data fall in that class.",
     paper_rows=(
         PaperRow("tuned test risk vs #features N (largest rise between N steps)",
-                 "<= 0 (monotone decreasing)", "relative change", "Theorem 1",
+                 "<= 0 (monotone decreasing)", "relative change", "Sec. 4",
                  "power-law task: max rise of tuned risk between N steps"),
         PaperRow("tuned test risk vs #samples n (largest rise between n steps)",
-                 "<= 0 (monotone decreasing)", "relative change", "Theorem 1",
+                 "<= 0 (monotone decreasing)", "relative change", "Sec. 4",
                  "power-law task: max rise of tuned risk between n steps"),
         PaperRow("fitting ratio R_train / R_test at the optimal ridge, power-law task",
                  "not reported (<< 1, bounded away from 1)", "ratio", "Theorem 2, Eq. 10",
