@@ -48,6 +48,7 @@ from .base import (
     Metric,
     Note,
     Panel,
+    PaperRow,
     Params,
     RunContext,
     Scenario,
@@ -246,5 +247,24 @@ SCENARIO = Scenario(
                   "MPI-ESM1.2-LR ensemble-mean targets LPS stays more accurate on "
                   "temperature but is outperformed by a deep learning emulator on "
                   "precipitation.",
+    paper_rows=(
+        PaperRow("precipitation, 3-member targets (ClimateBench): LPS vs deep emulator",
+                 "LPS more accurate than ClimaX (not reported as a ratio)", "RMSE LPS / DL",
+                 "abstract; Sec. 3 (ClimateBench results)", "pr M=3: RMSE LPS / NN (< 1)"),
+        PaperRow("precipitation, 50-member ensemble-mean targets: deep emulator vs LPS",
+                 "deep emulator (CNN-LSTM) more accurate (not reported as a ratio)",
+                 "RMSE DL / LPS", "abstract; Sec. 4 (Em-MPI results)",
+                 "pr M=50: RMSE NN / LPS"),
+        PaperRow("temperature, 3-member targets: LPS vs deep emulator",
+                 "LPS more accurate (not reported as a ratio)", "RMSE LPS / DL",
+                 "abstract; Sec. 3", "tas M=3: RMSE LPS / NN (< 1)"),
+        PaperRow("temperature, 50-member targets: LPS vs deep emulator",
+                 "LPS stays more accurate (not reported as a ratio)", "RMSE LPS / DL",
+                 "abstract; Sec. 4", "tas M=50: RMSE LPS / NN (< 1)"),
+        PaperRow("deep emulator overfits internal variability with few members",
+                 "not reported (error falls as members are added)", "RMSE vs forced, "
+                 "M=50 / M=3", "Sec. 4 (RMSE vs number of realizations)",
+                 "pr NN error vs forced: M=50 / M=3"),
+    ),
     status="reproduces",
 )
