@@ -36,6 +36,21 @@ floor is sigma_pr/sqrt(50) = 0.14, so the NN (forced error ~0.08) cannot go belo
 The default preset sweeps M in {1, 3, 5, 10, 20, 50} (the crossover plot); quick runs
 only M = 3 and 50, with identical numbers there (the member draws do not depend on the
 sweep).
+
+NN inits (issue 11). With one NN per (variable, M) the verdict hung on the network's init:
+quick passed 20/20 on seeds 0-19 but 19/20 on seeds 20-39 (seed 22: pr M=50 NN/LPS
+0.834), and on seed 22 four inits gave 0.834 / 0.752 / 0.756 / 0.777 (pr M=3 LPS/NN
+0.79-0.90). A benchmark reports a deep emulator's expected skill, not one init's, so each
+(variable, M) now trains `nn_inits` = 4 independently initialised NNs side by side
+(engines.nn.models.StackedMLP: one batched program; summed losses and element-wise Adam
+train each exactly as a separate run, tested) and the NN's RMSE is the mean of their
+RMSEs (not of an ensemble prediction, which would be a different, stronger model). Init
+0 is the former single network. Thresholds unchanged. Measured after the change, quick,
+seeds 0-39: 40/40 PASS; pr M=3 LPS/NN 0.73-0.93, pr M=50 NN/LPS 0.42-0.79 (seed 22
+0.79), tas M=3 LPS/NN 0.76-0.91, tas M=50 0.30-0.49. The claim's numbers at M = 3 and 50
+are identical in the default preset (same member draws and generators), so the default
+verdict equals the quick one seed by seed (default, seeds 0-19: 20/20 PASS, same values;
+~15-25 s of CPU per run).
 """
 
 from __future__ import annotations
@@ -48,6 +63,7 @@ from .base import (
     Metric,
     Note,
     Panel,
+    PaperRow,
     Params,
     RunContext,
     Scenario,
@@ -62,6 +78,7 @@ SWEEPS = {"claim": (3, 50), "full": (1, 3, 5, 10, 20, 50)}
 MAX_MEMBERS = 50
 VARIABLES = ("pr", "tas")
 EVAL_EVERY = 20
+INIT_STRIDE = 104729  # generator offset between the NN inits of one (M, variable)
 
 
 @dataclass(frozen=True)
@@ -77,6 +94,9 @@ class ClimateParams(Params):
     nn_steps: int = param(400, range=(50, 3000), help="NN full-batch Adam steps")
     lr: float = param(5e-3, range=(1e-4, 1e-1), log=True, help="NN learning rate")
     weight_decay: float = param(1e-4, range=(0.0, 1e-1), help="NN weight decay (Adam, L2)")
+    nn_inits: int = param(4, range=(1, 16),
+                          help="independently initialised NNs per (variable, M), trained "
+                               "side by side; their RMSEs are averaged")
     eval_target: str = param("matching", choices=("matching", "3-member", "forced"),
                              help="test target: M-member mean, 3-member mean, or forced")
 
@@ -133,21 +153,32 @@ def run(p: ClimateParams, ctx: RunContext) -> Iterator[Metric | Note | Table]:
             widths = [p.width, p.width]
             # one generator per (M, variable): a run of the full sweep and a run of only
             # M = 3 and 50 train the same networks at M = 3 and 50
-            gen = tt.generator(ctx.seed + 7919 * M + VARIABLES.index(var))
-            model = models.init_normal_(models.MLP(3, widths, p.regions, activation="gelu"),
-                                        [3**-0.5, p.width**-0.5, p.width**-0.5],
-                                        generator=gen).to(ctx.device)
+            # (init k: its own generator; k = 0 is the network of a single-init run)
+            nets = [models.init_normal_(
+                models.MLP(3, widths, p.regions, activation="gelu"),
+                [3**-0.5, p.width**-0.5, p.width**-0.5],
+                generator=tt.generator(ctx.seed + 7919 * M + VARIABLES.index(var)
+                                       + INIT_STRIDE * k)) for k in range(p.nn_inits)]
+            model = models.StackedMLP(nets).to(ctx.device)
             opt = torch.optim.Adam(model.parameters(), lr=p.lr, weight_decay=p.weight_decay)
 
             def predict(m=model, mu_=y_mu, sd_=y_sd):
+                """(nn_inits, T, R) test predictions, one per independently trained NN."""
                 return m(Xn_te).detach().cpu().numpy().astype(np.float64) * sd_ + mu_
+
+            def mean_rmse(preds, target_):
+                return float(np.mean([cl.rmse(pred, target_) for pred in preds]))
+
+            def loss_fn(out, y):  # sum of the NNs' own losses: each gets its own gradient
+                return ((out - y) ** 2).mean(dim=(1, 2)).sum()
 
             logged = var == "pr" and M in (3, 50)
             lps50 = cl.rmse(lps, target50)
-            for out in tt.train(model, torch.nn.functional.mse_loss, Xn_tr, Yn, opt, p.nn_steps,
+            for out in tt.train(model, loss_fn, Xn_tr, Yn, opt, p.nn_steps,
                                 evaluate=lambda t, y50=target50: {
-                                    "rmse50": cl.rmse(predict(), y50)},
+                                    "rmse50": mean_rmse(predict(), y50)},
                                 eval_every=EVAL_EVERY, should_stop=ctx.should_stop):
+                out["loss"] /= p.nn_inits
                 step += 1
                 if logged and "rmse50" in out:
                     yield Metric(step, {"nn_step": out["step"],
@@ -157,8 +188,9 @@ def run(p: ClimateParams, ctx: RunContext) -> Iterator[Metric | Note | Table]:
             if ctx.should_stop():
                 return
             nn = predict()
-            results[(var, M)] = {"lps": cl.rmse(lps, target), "nn": cl.rmse(nn, target),
-                                 "lps_forced": cl.rmse(lps, F_te), "nn_forced": cl.rmse(nn, F_te)}
+            results[(var, M)] = {"lps": cl.rmse(lps, target), "nn": mean_rmse(nn, target),
+                                 "lps_forced": cl.rmse(lps, F_te),
+                                 "nn_forced": mean_rmse(nn, F_te)}
         step += 1
         values = {"M": float(M)}
         for var in VARIABLES:
@@ -246,5 +278,24 @@ SCENARIO = Scenario(
                   "MPI-ESM1.2-LR ensemble-mean targets LPS stays more accurate on "
                   "temperature but is outperformed by a deep learning emulator on "
                   "precipitation.",
+    paper_rows=(
+        PaperRow("precipitation, 3-member targets (ClimateBench): LPS vs deep emulator",
+                 "LPS more accurate than ClimaX (not reported as a ratio)", "RMSE LPS / DL",
+                 "abstract; Sec. 3 (ClimateBench results)", "pr M=3: RMSE LPS / NN (< 1)"),
+        PaperRow("precipitation, 50-member ensemble-mean targets: deep emulator vs LPS",
+                 "deep emulator (CNN-LSTM) more accurate (not reported as a ratio)",
+                 "RMSE DL / LPS", "abstract; Sec. 4 (Em-MPI results)",
+                 "pr M=50: RMSE NN / LPS"),
+        PaperRow("temperature, 3-member targets: LPS vs deep emulator",
+                 "LPS more accurate (not reported as a ratio)", "RMSE LPS / DL",
+                 "abstract; Sec. 3", "tas M=3: RMSE LPS / NN (< 1)"),
+        PaperRow("temperature, 50-member targets: LPS vs deep emulator",
+                 "LPS stays more accurate (not reported as a ratio)", "RMSE LPS / DL",
+                 "abstract; Sec. 4", "tas M=50: RMSE LPS / NN (< 1)"),
+        PaperRow("deep emulator overfits internal variability with few members",
+                 "not reported (error falls as members are added)", "RMSE vs forced, "
+                 "M=50 / M=3", "Sec. 4 (RMSE vs number of realizations)",
+                 "pr NN error vs forced: M=50 / M=3"),
+    ),
     status="reproduces",
 )

@@ -111,3 +111,31 @@ def kernel_limit_ridge_risks(task: EigenTask, Z: np.ndarray, y: np.ndarray,
 
     path = RidgePath.fit(Z, y)
     return task.risk(path.coef(lams)), path.train_risk(lams)
+
+
+def nested_rf_ridge_risks(task: EigenTask, Z: np.ndarray, y: np.ndarray, F: np.ndarray,
+                          widths: list[int], lams: np.ndarray
+                          ) -> tuple[np.ndarray, np.ndarray]:
+    """`linear_rf_ridge_risks` for the nested models F[:N], N in `widths` (increasing), in
+    the dual (kernel) form: with P = Z F^T computed once, the N-feature kernel is
+    K_N = P[:, :N] P[:, :N]^T / N (built up one block of new features at a time), the dual
+    coefficients a = (K_N + lam I)^{-1} y come from one eigendecomposition per N, and the
+    input-space predictor is b = F[:N]^T P[:, :N]^T a / N. The training residual is
+    y - K_N a = lam a. Returns (test risk, mean training risk), each (len(widths), len(lams));
+    needs lam > 0 (a tiny lam gives the minimum-norm interpolator)."""
+    n = Z.shape[0]
+    P = Z @ F[:widths[-1]].T
+    S = np.zeros((n, n))  # P[:, :N] P[:, :N]^T, grown block by block
+    done = 0
+    risk = np.empty((len(widths), lams.size))
+    train = np.empty_like(risk)
+    for k, N in enumerate(widths):
+        S += P[:, done:N] @ P[:, done:N].T
+        done = N
+        mu, Q = np.linalg.eigh(S / N)
+        mu = np.clip(mu, 0.0, None)
+        A = Q @ ((Q.T @ y)[:, None] / (mu[:, None] + lams[None, :]))  # (n, K) dual coefs
+        B = F[:N].T @ (P[:, :N].T @ A) / N
+        risk[k] = task.risk(B)
+        train[k] = np.mean((lams[None, :] * A) ** 2, axis=0)
+    return risk, train
