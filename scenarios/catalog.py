@@ -226,4 +226,18 @@ BUILTIN: tuple[ScenarioMeta, ...] = (
               "training, gives large-sparse models that consistently beat small-dense models "
               "with the same number of non-zero parameters, by more at higher sparsity.",
     ),
+    ScenarioMeta(
+        id="outcome-invariant-augmentation-iv",
+        title="Outcome-invariant data augmentation as an instrument (IVL regression)",
+        theme="statistics",
+        paper=Paper(
+            title="An Analysis of Causal Effect Estimation using Outcome Invariant Data "
+                  "Augmentation",
+            authors="Uzair Akbar, Niki Kilbertus, Hao Shen, Krikamol Muandet, Bo Dai",
+            year=2025, arxiv="2510.25128"),
+        claim="When the outcome is invariant to an augmentation, augmenting acts as an "
+              "intervention on the treatment and reduces hidden-confounding bias; treating "
+              "the augmentation parameters as instrument-like and regularizing IV by ERM "
+              "(IVL) reduces the causal error further than plain DA+ERM.",
+    ),
 )

@@ -3,5 +3,7 @@
 `naive_bayes` (generative vs discriminative classifiers), `adaptive_holdout`
 (Thresholdout), `debias` (corrections of shrunk predictions), `moments` (moment features
 of token sets), `bandits` (loss-feedback bandits), `halfspaces` (halfspace learners and
-teachers), `climate` (a toy ClimateBench and linear pattern scaling).
+teachers), `climate` (a toy ClimateBench and linear pattern scaling), `linear_iv`
+(linear SEMs with hidden confounders: exact covariances, ERM and IV-like regression,
+outcome-invariant augmentation).
 """
