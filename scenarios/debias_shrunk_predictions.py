@@ -3,7 +3,7 @@ without new labels (Pettersson, Jerzak & Daoud 2025).
 
 Upstream ("one map"): latent wealth Y ~ N(0, 1); 16 "satellite" features generated from
 it, X = [Y, tanh Y, Y^2/3] W + noise * N(0, I) (anti-causal, as images are caused by
-wealth). A scikit-learn regressor (HistGradientBoosting by default) is trained on
+wealth), W with random orthogonal rows of norm sqrt(16). A scikit-learn regressor (HistGradientBoosting by default) is trained on
 `n_upstream` labelled units; a held-out calibration split of `n_calibration` units gives
 the shrinkage slope b of P = a + b Y, the LCC map (P - a) / b and two Tweedie noise
 scales: the paper's residual variance mean((Y - P)^2), and a slope-matched sigma^2 that
@@ -22,8 +22,17 @@ Claim check (spec thresholds, means of tau_hat/tau over the trials):
   naive <= 0.85 (attenuation present; it tracks b);
   LCC, Tweedie-residual and Tweedie-slope each in [0.88, 1.12];
   each correction removes >= 65% of the bias: |1 - corrected| <= 0.35 |1 - naive|.
-Quick uses the same thresholds (2,000 upstream / 600 calibration / 25 trials; the mean
-over 25 trials has a standard error of about 0.03).
+Quick uses the same thresholds and the default's upstream and calibration sizes (4,000 /
+1,000) with 40 trials instead of 60. Issue 11: the quick preset used to shrink them to
+2,000 / 600 / 25 trials, and was 18/20 PASS on seeds 0-19 (LCC mean ratio up to 1.13 on
+two seeds: the LCC slope is fitted on the calibration split, an error that averaging over
+trials does not remove) against 20/20 for the default (LCC 0.90-1.06), and the default
+was 38/40 on fresh seeds 20-59 (naive up to 0.855, a correction down to 0.846). Two design
+changes, no threshold changed: (1) quick keeps the calibration size (the run costs about
+3 s either way); (2) W's rows were raw Gaussian draws, whose norms (chi-square, d = 16)
+set the signal-to-noise ratio, so the shrinkage slope b ranged 0.51-0.79 over seeds and
+sometimes sat at the 0.85 attenuation threshold; W now has random orthogonal rows of the
+expected norm sqrt(d), which fixes the signal-to-noise ratio (b 0.70-0.74 on 12 seeds).
 Caveat: slope-matched Tweedie is close to LCC by construction (both force slope 1 on the
 calibration split); the residual-variance version is the independent test of the
 paper's method. `lcc=b=1` is the broken LCC (intercept only), which equals naive.
@@ -172,7 +181,7 @@ SCENARIO = Scenario(
         Panel("histogram of tau_hat / tau across trials", kind="bars", table="ratio_hist",
               xlabel="tau_hat / tau (bin start)"),
     ),
-    presets={"quick": {"n_upstream": 2000, "n_calibration": 600, "trials": 25}},
+    presets={"quick": {"trials": 40}},
     key_metric="mean_tweedie_resid",
     total_steps=lambda p: p.trials,
     notes=__doc__ or "",

@@ -19,7 +19,7 @@ def test_quick_claim_check_passes(seed):
 
 
 def test_lcc_with_slope_forced_to_one_fails():
-    h = run_to_end({"lcc": "b=1", "trials": 10})
+    h = run_to_end({"lcc": "b=1"})
     assert not h.verdict.passed
     failed = {c.name for c in h.verdict.criteria if not c.passed}
     assert "LCC mean tau_hat/tau" in failed
