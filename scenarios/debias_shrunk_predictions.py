@@ -4,8 +4,8 @@ without new labels (Pettersson, Jerzak & Daoud 2025).
 Upstream ("one map"): latent wealth Y ~ N(0, 1); 16 "satellite" features generated from
 it, X = [Y, tanh Y, Y^2/3] W + noise * N(0, I) (anti-causal, as images are caused by
 wealth), W with random orthogonal rows of norm sqrt(16). A scikit-learn regressor
-(HistGradientBoosting by default) is trained on `n_upstream` labelled units; a held-out calibration split of `n_calibration` units gives
-the shrinkage slope b of P = a + b Y, the LCC map (P - a) / b and two Tweedie noise
+(HistGradientBoosting by default) is trained on `n_upstream` labelled units; a held-out
+calibration split of `n_calibration` units gives the shrinkage slope b of P = a + b Y, the LCC map (P - a) / b and two Tweedie noise
 scales: the paper's residual variance mean((Y - P)^2), and a slope-matched sigma^2 that
 makes the corrected values' slope on Y equal 1 on the calibration split.
 
