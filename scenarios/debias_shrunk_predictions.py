@@ -5,9 +5,10 @@ Upstream ("one map"): latent wealth Y ~ N(0, 1); 16 "satellite" features generat
 it, X = [Y, tanh Y, Y^2/3] W + noise * N(0, I) (anti-causal, as images are caused by
 wealth), W with random orthogonal rows of norm sqrt(16). A scikit-learn regressor
 (HistGradientBoosting by default) is trained on `n_upstream` labelled units; a held-out
-calibration split of `n_calibration` units gives the shrinkage slope b of P = a + b Y, the LCC map (P - a) / b and two Tweedie noise
-scales: the paper's residual variance mean((Y - P)^2), and a slope-matched sigma^2 that
-makes the corrected values' slope on Y equal 1 on the calibration split.
+calibration split of `n_calibration` units gives the shrinkage slope b of P = a + b Y, the
+LCC map (P - a) / b and two Tweedie noise scales: the paper's residual variance mean((Y -
+P)^2), and a slope-matched sigma^2 that makes the corrected values' slope on Y equal 1 on
+the calibration split.
 
 Downstream ("many trials"): `trials` independent trials of `units` units each, with a
 trial-specific population mean (N(0, 0.5^2)), a randomized treatment T and true effect
