@@ -88,9 +88,17 @@ STOP_SLOTS = 256
 _POOL_STOP: Any = None  # the shared stop flags, set in each pool process by _init_pool_worker
 
 
-def _init_pool_worker(stop_flags: Any, threads: int) -> None:
+def _init_pool_worker(stop_flags: Any, threads: int, life: Any = None) -> None:
     # Ctrl-C reaches the whole process group: the driver alone decides what stops
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if life is not None:  # a driver killed outright takes its workers with it
+        from paramlab.console.core.processes import die_with_parent
+
+        def stop_all() -> None:
+            for i in range(len(stop_flags)):
+                stop_flags[i] = 1
+
+        die_with_parent(life, stop_all)
     # N processes x all-core BLAS/torch pools oversubscribe the CPU: size the pools before
     # numpy / torch load (each point then applies the thread policy, core/threads.py)
     from paramlab.console.core.threads import export_env
@@ -124,9 +132,12 @@ class PoolExecutor:
         self._stop = ctx.Array("b", STOP_SLOTS, lock=False)  # one byte per live token
         self._next_slot = 0
         threads = max(1, int(threads_per_worker))
+        from paramlab.console.core.processes import lifeline
+
+        self._life = lifeline(ctx)  # (reader, writer): the writer never leaves this process
         self._pool = cf.ProcessPoolExecutor(self.workers, mp_context=ctx,
                                             initializer=_init_pool_worker,
-                                            initargs=(self._stop, threads))
+                                            initargs=(self._stop, threads, self._life[0]))
 
     def capacity(self) -> int:
         return self.workers
@@ -156,6 +167,8 @@ class PoolExecutor:
 
     def close(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)
+        for end in self._life:
+            end.close()
 
     def __enter__(self) -> PoolExecutor:
         return self

@@ -47,6 +47,34 @@ def warm_process_server() -> None:
     forkserver.ensure_running()
 
 
+def lifeline(ctx: Any) -> tuple[Any, Any]:
+    """A one-way pipe (reader, writer) whose writer only this process holds. A child given
+    the reader calls `die_with_parent(reader, stop)`: when this process ends, however it
+    ends (kill -9 included), the child's run is asked to stop and the child exits, so no
+    worker, forkserver or resource tracker outlives its driver."""
+    return ctx.Pipe(duplex=False)
+
+
+def die_with_parent(reader: Any, stop: Any, grace: float = 1.0) -> None:
+    """Watch a lifeline (see `lifeline`) in a daemon thread: at its end, call `stop()`
+    (the run ends as cancelled, footer written), wait `grace` seconds, then exit."""
+    import threading
+
+    def watch() -> None:
+        while True:
+            try:
+                reader.recv_bytes()  # nothing is ever sent: this returns only at the end
+            except (EOFError, OSError):
+                break
+        try:
+            stop()
+        finally:
+            time.sleep(grace)
+            os._exit(1)
+
+    threading.Thread(target=watch, name="paramlab-lifeline", daemon=True).start()
+
+
 def load_for_worker(scenario_id: str, meta: Mapping[str, Any] | None) -> Scenario:
     """Load a scenario in a worker process; one registered only in the parent (a notebook,
     a test, a benchmark) is registered here from its metadata, if its module imports."""
@@ -138,9 +166,11 @@ class Batcher:
             self.stop.set()
 
 
-def run_in_child(conn: Any, stop: Any, task: dict[str, Any]) -> None:
+def run_in_child(conn: Any, stop: Any, task: dict[str, Any], life: Any = None) -> None:
     """Entry point of an isolated run's process: `execute` with the batcher as sink."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when a run stops
+    if life is not None:
+        die_with_parent(life, stop.set)
     if task.get("nice"):
         try:
             os.nice(task["nice"])

@@ -43,7 +43,7 @@ from .execute import (
     one_line,
     resolve_device,
 )
-from .processes import SharedFlag, process_context, run_in_child
+from .processes import SharedFlag, lifeline, process_context, run_in_child
 from .reading import append_footer
 from .records import RunFooter, new_run_id, runs_dir, usable_folder
 
@@ -201,12 +201,14 @@ def _run_isolated(h: RunHandle, on_finish: Callable[[RunHandle], None] | None,
     try:
         ctx = process_context()
         receiver, sender = ctx.Pipe(duplex=False)
-        proc = ctx.Process(target=run_in_child, args=(sender, h._stop, task),
+        life_r, life_w = lifeline(ctx)
+        proc = ctx.Process(target=run_in_child, args=(sender, h._stop, task, life_r),
                            name=f"paramlab-run-{h.run_id}", daemon=True)
         h.started = time.monotonic()
         proc.start()
         h.pid = proc.pid
         sender.close()  # so that the child's exit ends recv() with EOFError
+        life_r.close()  # life_w stays open in this process until the run is over
         with receiver:
             while True:
                 try:
@@ -219,6 +221,7 @@ def _run_isolated(h: RunHandle, on_finish: Callable[[RunHandle], None] | None,
                     end = msg[1]
                     break
         proc.join(10)
+        life_w.close()
     except Exception as exc:
         end = {"status": FAILED, "error": traceback.format_exc(), "reason": one_line(exc)}
     if end is None:
