@@ -226,4 +226,20 @@ BUILTIN: tuple[ScenarioMeta, ...] = (
               "training, gives large-sparse models that consistently beat small-dense models "
               "with the same number of non-zero parameters, by more at higher sparsity.",
     ),
+    ScenarioMeta(
+        id="entropic-particle-filtering",
+        title="Entropic particle filtering keeps PRM-guided PF from collapsing early",
+        theme="inference-time scaling",
+        paper=Paper(
+            title="Mitigating Premature Exploitation in Particle-based Monte Carlo for "
+                  "Inference-Time Scaling",
+            authors="Giorgio Giannone, Guangxuan Xu, Nikhil Shivakumar Nayak, Rohan Mahesh "
+                    "Awhad, Shivchander Sudalairaj, Kai Xu, Akash Srivastava",
+            year=2025, arxiv="2510.05825"),
+        claim="Particle filtering guided by a process reward model whose early scores are "
+              "over-confident collapses onto few ancestors (particle impoverishment) and "
+              "plateaus with the particle budget; Entropic Annealing (flatten the resampling "
+              "distribution when its entropy drops) keeps diversity so accuracy climbs with "
+              "N, most at small budgets; Look-ahead Modulation does not hurt.",
+    ),
 )
