@@ -55,7 +55,7 @@ def normalized_entropy(logp: np.ndarray) -> np.ndarray:
     """H(p) / log N per row, from log-probabilities (zero-probability entries count 0)."""
     n = logp.shape[-1]
     p = np.exp(logp)
-    h = -np.sum(np.where(p > 0, p * logp, 0.0), axis=-1)
+    h = -np.sum(p * np.where(p > 0, logp, 0.0), axis=-1)
     return h / np.log(n) if n > 1 else np.zeros_like(h)
 
 
