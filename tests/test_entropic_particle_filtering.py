@@ -38,6 +38,17 @@ def test_without_early_prm_noise_pf_does_not_plateau():
     assert h.history.last("acc_pf") > 0.7
 
 
+def test_a_fixed_temperature_tuned_at_one_noise_level_breaks_where_annealing_adapts():
+    # the tuned-temperature control: T = 3 matches ePF at the default early noise (3);
+    # at early noise 6 it falls below the 0.70 that ePF, choosing T per step, still meets
+    normal = run_to_end(seed=0)
+    hot = "fixed-T PF (pf_hot, T=3) accuracy at N=32"
+    assert {c.name: c.passed for c in normal.verdict.criteria}[hot]
+    h = run_to_end({"prm_early_noise": 6.0}, seed=0)
+    crit = {c.name: c.passed for c in h.verdict.criteria}
+    assert not crit[hot] and crit["2. ePF accuracy at N=32"]
+
+
 def test_same_seed_gives_the_same_record():
     a = run_to_end({"n_problems": 100, "n_max": 8}, seed=5)
     b = run_to_end({"n_problems": 100, "n_max": 8}, seed=5)
