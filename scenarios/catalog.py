@@ -240,4 +240,20 @@ BUILTIN: tuple[ScenarioMeta, ...] = (
               "the augmentation parameters as instrument-like and regularizing IV by ERM "
               "(IVL) reduces the causal error further than plain DA+ERM.",
     ),
+    ScenarioMeta(
+        id="entropic-particle-filtering",
+        title="Entropic particle filtering keeps PRM-guided PF from collapsing early",
+        theme="inference-time scaling",
+        paper=Paper(
+            title="Mitigating Premature Exploitation in Particle-based Monte Carlo for "
+                  "Inference-Time Scaling",
+            authors="Giorgio Giannone, Guangxuan Xu, Nikhil Shivakumar Nayak, Rohan Mahesh "
+                    "Awhad, Shivchander Sudalairaj, Kai Xu, Akash Srivastava",
+            year=2025, arxiv="2510.05825"),
+        claim="Particle filtering guided by a process reward model whose early scores are "
+              "over-confident collapses onto few ancestors (particle impoverishment) and "
+              "plateaus with the particle budget; Entropic Annealing (flatten the resampling "
+              "distribution when its entropy drops) keeps diversity so accuracy climbs with "
+              "N, most at small budgets; Look-ahead Modulation does not hurt.",
+    ),
 )
