@@ -3,5 +3,6 @@
 `naive_bayes` (generative vs discriminative classifiers), `adaptive_holdout`
 (Thresholdout), `debias` (corrections of shrunk predictions), `moments` (moment features
 of token sets), `bandits` (loss-feedback bandits), `halfspaces` (halfspace learners and
-teachers), `climate` (a toy ClimateBench and linear pattern scaling).
+teachers), `climate` (a toy ClimateBench and linear pattern scaling), `pass_at_k` (exact
+pass@k and the unbiased pass@k estimator from sampled answers).
 """
