@@ -72,6 +72,7 @@ Pareto frontier over N; this is the mechanism at toy scale, with exact pass@N.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -153,7 +154,7 @@ def run(p: PassAtNParams, ctx: RunContext) -> Iterator[Metric | Note]:
         # summed: each stacked model gets the gradient of its own loss
         return cov.dco_loss(out[0], y, 1) + cov.dco_loss(out[1], y, p.N_dco)
 
-    last: dict[str, float] = {}
+    last: dict[str, torch.Tensor] = {}
 
     def evaluate(t: int) -> dict[str, float]:
         out = model(X_te)
@@ -215,8 +216,9 @@ def check(history: History, p: PassAtNParams) -> Verdict:
     peak_dco, final_dco = _peak_and_final(history, f"{key}_dco", p.steps)
     conf_ce, conf_dco = history.at("conf_ce", p.steps), history.at("conf_dco", p.steps)
     p1_ce, p1_dco = history.at("pass1_ce", p.steps), history.at("pass1_dco", p.steps)
-    mc_err = max(abs(history.last(f"mc_{key}_{n}") - history.last(f"exact_{key}_{n}"))
-                 for n in LOSSES)
+    errs = [abs(history.last(f"mc_{key}_{n}") - history.last(f"exact_{key}_{n}"))
+            for n in LOSSES]
+    mc_err = math.nan if any(map(math.isnan, errs)) else max(errs)
     criteria = (
         Criterion.at_least(f"(a) CE pass@{N_CHECK}: peak - final", peak_ce - final_ce, 0.02),
         Criterion.at_least(f"(b) final pass@{N_CHECK}: DCO - CE", final_dco - final_ce, 0.015),
