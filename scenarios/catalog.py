@@ -256,4 +256,17 @@ BUILTIN: tuple[ScenarioMeta, ...] = (
               "distribution when its entropy drops) keeps diversity so accuracy climbs with "
               "N, most at small budgets; Look-ahead Modulation does not hurt.",
     ),
+    ScenarioMeta(
+        id="pass-at-n-dco",
+        title="Cross-entropy overconfidence lowers pass@N; the DCO loss rescues it",
+        theme="fine-tuning",
+        paper=Paper(
+            title="Rethinking Fine-Tuning when Scaling Test-Time Compute: Limiting Confidence "
+                  "Improves Mathematical Reasoning",
+            authors="Feng Chen, Allan Raventós, Nan Cheng, Surya Ganguli, Shaul Druckmann",
+            year=2025, arxiv="2502.07154"),
+        claim="pass@N falls with longer cross-entropy training because the model grows "
+              "overconfident; the Direct Coverage Optimization loss -log(1 - (1 - p)^N) limits "
+              "confidence and keeps pass@N high.",
+    ),
 )

@@ -5,5 +5,6 @@
 of token sets), `bandits` (loss-feedback bandits), `halfspaces` (halfspace learners and
 teachers), `climate` (a toy ClimateBench and linear pattern scaling), `linear_iv`
 (linear SEMs with hidden confounders: exact covariances, ERM and IV-like regression,
-outcome-invariant augmentation).
+outcome-invariant augmentation), `particles` (particle filters with entropic annealing),
+`pass_at_k` (exact pass@k and the unbiased pass@k estimator from sampled answers).
 """
