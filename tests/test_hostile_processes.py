@@ -125,3 +125,32 @@ def test_a_sweep_killed_outright_resumes_without_rerunning_finished_points(tmp_p
         f = d / "runs" / name
         if any(str(before[i].get("record", "")).endswith(name) for i in finished):
             assert f.stat().st_mtime_ns == t
+
+
+def test_repeated_interrupts_on_a_torch_run_still_close_its_record(tmp_path):
+    from paramlab.console.core.reading import read_footer
+
+    runs = tmp_path / "runs"
+    cmd = [sys.executable, "-m", "paramlab.console.cli", "run", "mup-feature-learning",
+           "--runs-dir", str(runs)]
+    for attempt in range(3):
+        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                text=True, start_new_session=True)
+        try:
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:  # until the run is inside torch
+                time.sleep(0.1)
+                recs = list(runs.glob("*.jsonl")) if runs.exists() else []
+                if len(recs) == attempt + 1 and sorted(recs)[-1].stat().st_size > 20_000:
+                    break
+            for sig in (signal.SIGINT, signal.SIGINT, signal.SIGTERM):  # impatient user
+                os.kill(proc.pid, sig)
+                time.sleep(0.03)
+            err = proc.communicate(timeout=60)[1]
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+        assert proc.returncode == 130, err
+        assert "Traceback" not in err
+    for rec in runs.glob("*.jsonl"):
+        assert read_footer(rec)["status"] == "cancelled"

@@ -139,6 +139,15 @@ def _sigterm_is_interrupt() -> None:
     signal.signal(signal.SIGTERM, interrupt)
 
 
+def _ignore_interrupts() -> None:
+    import signal
+    import threading
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -160,6 +169,8 @@ def main(argv: list[str] | None = None) -> int:
         except InputError as exc:
             raise UsageError(str(exc)) from None
     except KeyboardInterrupt:
+        if argv is None:  # the command line's process: more Ctrl-C must not kill its exit
+            _ignore_interrupts()
         print("\nparamlab: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
     except UsageError as exc:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TextIO
 
 from paramlab.console.cli.errors import UsageError
@@ -69,6 +70,19 @@ class SweepProgressLine(_Line):
 # ------------------------------------------------------------------ the command
 
 
+def wait_out_interrupts(wait: Callable[[], object], what: str) -> None:
+    """Call `wait()` (a cancelled run's or sweep's end) to its end, whatever Ctrl-C or
+    SIGTERM arrives meanwhile: leaving early would exit the interpreter under a thread
+    still inside torch (abort, exit 134, no footer). Each extra interrupt says why."""
+    while True:
+        try:
+            wait()
+            return
+        except KeyboardInterrupt:
+            print(f"paramlab: still stopping {what}: it ends at its next step, with its "
+                  f"record closed (kill -9 to abandon it)", file=sys.stderr)
+
+
 def run_and_watch(runner, sc: Scenario, params, args, *, seed: int, live: bool = False,
                    quiet: bool = False):
     """Start a run, show its progress line (and with `live` its panels) until it ends;
@@ -94,7 +108,7 @@ def run_and_watch(runner, sc: Scenario, params, args, *, seed: int, live: bool =
                 sys.stdout.flush()
     except KeyboardInterrupt:
         handle.cancel()
-        handle.wait()
+        wait_out_interrupts(handle.wait, "the run")
         if progress:
             progress.update(handle, final=True)
         if handle.path:

@@ -15,7 +15,7 @@ from paramlab.console.cli.errors import (
     EXIT_RUN_FAILED,
     UsageError,
 )
-from paramlab.console.cli.progress import SweepProgressLine
+from paramlab.console.cli.progress import SweepProgressLine, wait_out_interrupts
 from paramlab.console.core.execute import CANCELLED, DIVERGED, DONE, FAILED
 from paramlab.console.core.inputs import (
     load_scenario,
@@ -129,7 +129,7 @@ def cmd_sweep(args: Any) -> int:
             interrupted = True
             sweep.cancel()
             print("\ncancelling: stopping running points ...", file=sys.stderr)
-            sweep.wait()
+            wait_out_interrupts(sweep.wait, "the sweep's running points")
     finally:
         executor.close()
     progress.update(sweep.progress(), final=True)
