@@ -62,6 +62,26 @@ class SweepPoint:
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> SweepPoint:
+        """A point from its manifest entry; SweepError (one line) naming the first field
+        of the wrong type (a hand-edited manifest), never a traceback."""
+        if not isinstance(d, Mapping):
+            raise SweepError(f"expected an object, got {type(d).__name__}")
+        for name, types in _FIELD_TYPES.items():
+            if name not in d:
+                if name in _REQUIRED:
+                    raise SweepError(f"field {name!r} is missing")
+                continue
+            v = d[name]
+            if not isinstance(v, types) or (isinstance(v, bool) and bool not in types):
+                raise SweepError(f"field {name!r} has the wrong type ({type(v).__name__})")
+        if d.get("status", PENDING) not in _STATUSES:
+            raise SweepError(f"field 'status': unknown value {d['status']!r}")
+        rec = d.get("record")
+        if rec is not None and (Path(rec).is_absolute() or ".." in Path(rec).parts):
+            raise SweepError(f"field 'record' must be a path inside the sweep folder: {rec!r}")
+        for k, v in d.get("final", {}).items():
+            if not isinstance(v, (int, float)) or isinstance(v, bool):
+                raise SweepError(f"final value {k!r} is not a number")
         known = {f.name for f in dataclasses.fields(cls)}
         return cls(**{k: v for k, v in d.items() if k in known})
 
@@ -77,6 +97,17 @@ class SweepPoint:
         paper = [c for c in v.criteria if c.tier == "paper"]
         self.verdict = v.label
         self.score = f"{sum(c.passed for c in paper)}/{len(paper)}"
+
+
+_NUM = (int, float, type(None))
+_OPT_STR = (str, type(None))
+_FIELD_TYPES: dict[str, tuple[type, ...]] = {
+    "index": (int,), "id": (str,), "overrides": (dict,), "seed": (int,), "params": (dict,),
+    "status": (str,), "run_id": _OPT_STR, "record": _OPT_STR, "verdict": _OPT_STR,
+    "score": _OPT_STR, "final": (dict,), "elapsed": _NUM, "cpu": _NUM, "reason": (str,),
+    "host": _OPT_STR, "lost": (bool,)}
+_REQUIRED = ("index", "id", "overrides", "seed", "params")
+_STATUSES = (PENDING, RUNNING, SKIPPED, DONE, FAILED, DIVERGED, CANCELLED)
 
 
 def expand(spec: SweepSpec, scenario: Scenario) -> list[SweepPoint]:

@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from paramlab.console.core.execute import CANCELLED, DIVERGED, DONE, FAILED
+from paramlab.console.core.execute import CANCELLED, DIVERGED, DONE, FAILED, one_line
 from paramlab.console.core.reading import read_footer, read_record
 from paramlab.console.core.records import RecordError, new_run_id, now_iso, runs_dir, write_lines
 from paramlab.scenarios import registry
@@ -121,12 +121,43 @@ class Sweep:
 
     @classmethod
     def open(cls, directory: str | os.PathLike) -> Sweep:
+        """The sweep in `directory`, its manifest checked field by field and its points
+        against what its spec expands to: SweepError (one line) when it was edited by hand
+        into something this sweep did not make."""
         d = Path(directory)
+        path = d / MANIFEST
         manifest = read_manifest(d)
+        spec_d, points = manifest.get("spec"), manifest.get("points")
+        if not isinstance(spec_d, dict) or not isinstance(spec_d.get("scenario"), str):
+            raise SweepError(f"{path}: 'spec' is missing or not a sweep spec")
+        if not isinstance(points, list):
+            raise SweepError(f"{path}: 'points' is missing or not a list")
+        if not isinstance(manifest.get("state"), str) or \
+                not isinstance(manifest.get("sweep_id"), str):
+            raise SweepError(f"{path}: 'state' and 'sweep_id' must be strings")
         try:
-            scenario = registry.load(manifest["spec"]["scenario"])
+            scenario = registry.load(spec_d["scenario"])
         except registry.UnknownScenario as exc:
             raise SweepError(f"{d}: {exc.args[0]}") from None
+        try:
+            spec = SweepSpec.from_dict(spec_d)
+            expected = expand(spec, scenario)
+        except SweepError as exc:
+            raise SweepError(f"{path}: {exc}") from None
+        except (TypeError, ValueError, AttributeError) as exc:
+            raise SweepError(f"{path}: unreadable sweep spec ({one_line(exc)})") from None
+        if len(points) != len(expected):
+            raise SweepError(f"{path}: {len(points)} points, but its spec makes "
+                             f"{len(expected)} (edited by hand?)")
+        for i, (raw, want) in enumerate(zip(points, expected)):
+            try:
+                p = SweepPoint.from_dict(raw)
+            except SweepError as exc:
+                raise SweepError(f"{path}: point {i}: {exc}") from None
+            if (p.index, p.id, p.seed, p.params) != (want.index, want.id, want.seed,
+                                                    want.params):
+                raise SweepError(f"{path}: point {i} is not the point its spec makes "
+                                 f"(edited by hand, or made by another paramlab version)")
         return cls(d, manifest, scenario)
 
     @property

@@ -1,0 +1,76 @@
+"""A hand-edited sweep manifest (issue 12): resuming it is a one-line error, exit 2, no
+traceback, and the folder is left as it was."""
+
+from __future__ import annotations
+
+import copy
+import json
+
+import pytest
+
+from paramlab.console.cli import main
+
+MS = "matrix-sensing-overparam"
+
+
+@pytest.fixture(scope="module")
+def made(tmp_path_factory):
+    d = tmp_path_factory.mktemp("hs") / "sw"
+    code = main(["sweep", MS, "--set", "T=100", "--set", "m=200", "--set", "n=10",
+                 "--seeds", "0-3", "--workers", "1", "--sweep-dir", str(d), "--no-plots"])
+    assert code in (0, 1)
+    return d, json.loads((d / "sweep.json").read_text())
+
+
+def _point(i, key, value):
+    def edit(m):
+        m["points"][i][key] = value
+    return edit
+
+
+EDITS = {
+    "points not a list": lambda m: m.__setitem__("points", "x"),
+    "a point not an object": lambda m: m["points"].__setitem__(0, 5),
+    "unknown status": _point(0, "status", "weird"),
+    "seed a string": _point(0, "seed", "x"),
+    "params a list": _point(0, "params", [1]),
+    "spec missing": lambda m: m.pop("spec"),
+    "spec a string": lambda m: m.__setitem__("spec", "x"),
+    "spec seeds a string": lambda m: m["spec"].__setitem__("seeds", "x"),
+    "spec grid value out of range": lambda m: m["spec"].__setitem__("grid", {"T": ["x"]}),
+    "spec random dim not an object": lambda m: m["spec"].__setitem__("random", {"T": 5}),
+    "unknown scenario": lambda m: m["spec"].__setitem__("scenario", "nope"),
+    "index duplicated": _point(1, "index", 0),
+    "record outside the folder": _point(0, "record", "/etc/passwd"),
+    "record climbing out": _point(0, "record", "../../x.jsonl"),
+    "final a string": _point(0, "final", "x"),
+    "final value a string": _point(0, "final", {"loss": "x"}),
+    "elapsed a string": _point(0, "elapsed", "x"),
+    "overrides a list": _point(0, "overrides", [1]),
+    "id missing": lambda m: m["points"][0].pop("id"),
+    "state a number": lambda m: m.__setitem__("state", 3),
+    "param value changed": lambda m: m["points"][0]["params"].__setitem__("T", -5),
+    "a point dropped": lambda m: m["points"].pop(),
+}
+
+
+@pytest.mark.parametrize("case", list(EDITS))
+def test_a_hand_edited_manifest_is_a_one_line_error(made, tmp_path, capsys, case):
+    src, manifest = made
+    d = tmp_path / "sw"
+    d.mkdir()
+    edited = copy.deepcopy(manifest)
+    EDITS[case](edited)
+    text = json.dumps(edited)
+    (d / "sweep.json").write_text(text)
+    assert main(["sweep", "--resume", str(d), "--no-plots"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("paramlab: "), err
+    assert "Traceback" not in err[0]
+    assert (d / "sweep.json").read_text() == text  # left as it was
+
+
+def test_the_unedited_manifest_resumes(made, capsys):
+    src, _ = made
+    assert main(["sweep", "--resume", str(src), "--no-plots"]) in (0, 1)
+    assert "4 points (4 already complete)" in capsys.readouterr().err
