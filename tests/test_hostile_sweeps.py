@@ -74,3 +74,56 @@ def test_the_unedited_manifest_resumes(made, capsys):
     src, _ = made
     assert main(["sweep", "--resume", str(src), "--no-plots"]) in (0, 1)
     assert "4 points (4 already complete)" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("address,ok", [
+    ("tcp://127.0.0.1:8786", True), ("127.0.0.1:8786", True), ("tls://host.example:1", True),
+    ("tcp://[::1]:8786", True), ("tcp://127.0.0.1", False), ("127.0.0.1", False),
+    ("tcp://host:0", False), ("tcp://host:99999", False), ("tcp://:8786", False), ("", False),
+    ("http://host:8786", False)])
+def test_scheduler_addresses_need_a_host_and_a_port(address, ok):
+    from paramlab.console.core.executors import BackendError, check_scheduler_address
+
+    if ok:
+        check_scheduler_address(address)
+    else:
+        with pytest.raises(BackendError, match="expected an address"):
+            check_scheduler_address(address)
+
+
+def test_a_server_that_does_not_speak_dask_is_given_up_on_in_bounded_time():
+    import socket
+    import threading
+    import time
+
+    pytest.importorskip("distributed")
+    from paramlab.console.core.executors import BackendError, DaskExecutor
+
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(8)
+    held = []
+    stop = threading.Event()
+
+    def accept():  # accept and say nothing, as a stuck or foreign server would
+        srv.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                held.append(srv.accept()[0])
+            except OSError:
+                pass
+
+    t = threading.Thread(target=accept, daemon=True)
+    t.start()
+    port = srv.getsockname()[1]
+    t0 = time.monotonic()
+    try:
+        with pytest.raises(BackendError, match="cannot reach the Dask scheduler"):
+            DaskExecutor(scheduler=f"tcp://127.0.0.1:{port}", connect_timeout=1.0)
+    finally:
+        stop.set()
+        t.join(2)
+        for c in held:
+            c.close()
+        srv.close()
+    assert time.monotonic() - t0 < 15

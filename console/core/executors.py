@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import os
+import re
 import signal
 import threading
 import time
@@ -224,6 +225,41 @@ def _import_distributed() -> Any:
     return distributed
 
 
+_ADDRESS = re.compile(r"^(?:(tcp|tls|ws|wss|ucx)://)?(\[[0-9a-fA-F:]+\]|[^\s:/\[\]]+):(\d{1,5})$")
+
+
+def check_scheduler_address(address: str) -> None:
+    """BackendError (one line) unless `address` reads [PROTOCOL://]HOST:PORT."""
+    m = _ADDRESS.match(address.strip())
+    if not m or not 0 < int(m.group(3)) < 65536:
+        raise BackendError(f"--scheduler {address!r}: expected an address such as "
+                           f"tcp://host:8786 (protocol, host and port)")
+
+
+def _connect(distributed: Any, address: str, timeout: float) -> Any:
+    """A Client on `address`, the whole handshake bounded by `timeout` (+ 5 s): the
+    client's own timeout covers only the TCP connect, and a server that accepts but does
+    not speak Dask's protocol would hold it for minutes."""
+    box: dict[str, Any] = {}
+
+    def connect() -> None:
+        try:
+            box["client"] = distributed.Client(address, timeout=timeout)
+        except BaseException as exc:  # handed to the caller
+            box["error"] = exc
+
+    t = threading.Thread(target=connect, name="paramlab-dask-connect", daemon=True)
+    t.start()
+    t.join(timeout + 5.0)
+    if "client" in box:
+        return box["client"]
+    exc = box.get("error")
+    why = f"{type(exc).__name__}: {exc}" if exc is not None else \
+        f"no Dask scheduler answered within {timeout + 5:.0f} s"
+    raise BackendError(f"cannot reach the Dask scheduler at {address}: "
+                       f"{str(why).splitlines()[0] if why else why}")
+
+
 class DaskExecutor:
     """A `dask.distributed` client: on a LocalCluster it starts (processes, one thread
     each) or on an existing cluster at `scheduler` ("tcp://host:8786")."""
@@ -236,11 +272,8 @@ class DaskExecutor:
         self._distributed = distributed
         self.cluster = None
         if scheduler:
-            try:
-                self.client = distributed.Client(scheduler, timeout=connect_timeout)
-            except (OSError, TimeoutError) as exc:
-                raise BackendError(f"cannot reach the Dask scheduler at {scheduler}: "
-                                   f"{exc}") from None
+            check_scheduler_address(scheduler)
+            self.client = _connect(distributed, scheduler, connect_timeout)
             self.name = f"dask {scheduler}"
         else:
             self.cluster = _local_cluster(distributed, workers or default_workers())
