@@ -25,6 +25,36 @@ def test_record_round_trip_rebuilds_the_same_history(record):
     assert replayed.notes == ["seed 3"]
 
 
+def test_streaming_a_record_into_a_history_keeps_no_event_list(record):
+    streamed = History()
+    rec = read_record(record.path, into=streamed)
+    assert rec.events == [] and rec.n_events == len(read_record(record.path).events)
+    for name in ("loss", "acc"):
+        assert streamed.series(name) == record.history.series(name)
+    assert streamed.tables["outcome"].cells == [[1.0, 2.0], [3.0, 4.0]]
+    assert streamed.notes == ["seed 3"] and rec.last_t is not None
+
+
+def test_a_wrong_typed_metric_line_is_skipped_when_streamed(record):
+    lines = record.path.read_text().splitlines()
+    i = next(k for k, x in enumerate(lines) if '"type":"metric"' in x)
+    lines[i] = lines[i].replace('"values":{', '"values":{"bad":"x",', 1)
+    record.path.write_text("\n".join(lines) + "\n")
+    streamed = History()
+    rec = read_record(record.path, into=streamed)
+    assert rec.skipped == 1 and "bad" not in streamed
+
+
+def test_a_capped_copy_keeps_at_most_cap_points_and_the_ends():
+    h = History()
+    for t in range(1000):
+        h.add_values(float(t), {"loss": 1.0 / (t + 1)})
+    c = h.capped(64)
+    xs, ys = c.series("loss")
+    assert len(xs) < 64 and xs[0] == 0.0 and c.decimated
+    assert len(h) == 1000  # the original is untouched
+
+
 def test_truncated_record_replays_up_to_last_full_line(record):
     text = record.path.read_text()
     lines = text.splitlines()

@@ -143,7 +143,7 @@ def cmd_replay(args) -> int:
           f"status {rec.status}")
     if rec.skipped:
         print(f"warning: skipped {rec.skipped} unreadable line(s); replaying the other "
-              f"{len(rec.events)} events", file=sys.stderr)
+              f"{rec.n_events} events", file=sys.stderr)
     print(render_panels(sc, r.history, width=args.width))
     for note in r.history.notes:
         print(f"note: {note}")

@@ -15,6 +15,7 @@ from typing import Any
 import orjson
 
 from paramlab.scenarios.base import Event, Metric, Note, Table, Verdict
+from paramlab.scenarios.history import History
 
 from .records import FORMAT_VERSION, RecordError, RunFooter, _line
 
@@ -27,6 +28,8 @@ class Record:
     times: list[float] = field(default_factory=list)
     footer: dict[str, Any] | None = None
     skipped: int = 0  # unreadable lines (corrupt or truncated)
+    n_events: int = 0  # events read (also when streamed into a History, not kept here)
+    last_t: float | None = None  # the last event's time stamp (seconds since the start)
 
     @property
     def run_id(self) -> str:
@@ -157,9 +160,30 @@ def _lines(fh) -> Iterator[str | None]:
         yield line
 
 
-def read_record(path: str | os.PathLike, *, header_only: bool = False) -> Record:
+_NUMBER_TYPES = (int, float)
+
+
+def _metric_into(obj: dict[str, Any], history: History) -> None:
+    """A metric line's object straight into a history's columns (no Metric object):
+    the replay of a long record streams at the speed of the JSON parser."""
+    values = obj["values"]
+    if type(values) is not dict:
+        raise TypeError("values: not an object")
+    step = obj["step"]
+    if type(step) not in _NUMBER_TYPES:
+        raise TypeError("step: not a number")
+    for v in values.values():  # JSON object keys are strings already
+        if type(v) not in _NUMBER_TYPES:
+            raise TypeError("value: not a number")
+    history.add_values(float(step), values)
+
+
+def read_record(path: str | os.PathLike, *, header_only: bool = False,
+                into: History | None = None) -> Record:
     """The record at `path`. RecordError when it has no readable header; lines that are
-    corrupt, truncated, too long or of the wrong shape are skipped and counted."""
+    corrupt, truncated, too long or of the wrong shape are skipped and counted. With
+    `into`, events go into that History as they are read and are not kept in the Record
+    (a long record then costs its columns, not a list of event objects)."""
     path = Path(path)
     with _open(path) as fh:
         first = next(_lines(fh), None) or ""
@@ -186,10 +210,16 @@ def read_record(path: str | os.PathLike, *, header_only: bool = False) -> Record
                 obj = _loads(line)
                 kind = obj["kind"]
                 if kind == "event":
-                    event = parse_event(obj)
                     t = _number(obj.get("t", 0.0))
-                    rec.events.append(event)
-                    rec.times.append(t)
+                    if into is None:
+                        rec.events.append(parse_event(obj))
+                        rec.times.append(t)
+                    elif obj["type"] == "metric":
+                        _metric_into(obj, into)
+                    else:
+                        into.add(parse_event(obj))
+                    rec.n_events += 1
+                    rec.last_t = t
                 elif kind == "footer":
                     rec.footer = _check_footer(obj)
                 else:

@@ -53,8 +53,9 @@ def replay(path: str | os.PathLike,
            load: Callable[[str], Scenario] = registry.load) -> Replay:
     """Replay the record at `path`; InputError (one line) when it cannot be: no such
     file, not a record, unknown scenario, recorded params no longer valid."""
+    history = History()
     try:
-        rec = read_record(path)
+        rec = read_record(path, into=history)
     except RecordError as exc:
         raise InputError(str(exc)) from None
     try:
@@ -66,7 +67,6 @@ def replay(path: str | os.PathLike,
     except ParamError as exc:
         first = str(exc).splitlines()[0]
         raise InputError(f"{path}: recorded params no longer valid: {first}") from None
-    history = History(rec.events)
     if rec.status not in ("done", "incomplete"):
         return Replay(rec, sc, params, history, None, NOT_CHECKED)
     verdict = sc.check(history, params)

@@ -27,7 +27,6 @@ from paramlab.console.tui.messages import RecordFailed, RunFinished, RunsChanged
 from paramlab.console.tui.model import RunView
 from paramlab.scenarios import registry
 from paramlab.scenarios.base import Params, Scenario, ScenarioMeta
-from paramlab.scenarios.history import History
 
 # Points per series kept in memory for drawing (the record keeps every event). Plots show
 # about twice their width, so this leaves ample room while bounding a long run's memory.
@@ -221,14 +220,12 @@ class ParamlabApp(App[int]):
             self.post_message(RecordFailed(str(path), str(exc)))
             return
         rec, full = r.record, r.history
-        history = full if len(full) < self.display_cap else History(
-            rec.events, cap=self.display_cap)
+        history = full if len(full) < self.display_cap else full.capped(self.display_cap)
         footer = rec.footer or {}
         item = RunView(r.scenario, r.params, int(rec.header.get("seed", 0)),
                        str(rec.header.get("preset", "default")), replay_history=history,
                        replay_status=rec.status, replay_verdict=r.verdict,
-                       replay_elapsed=footer.get("elapsed", rec.times[-1] if rec.times
-                                                 else None),
+                       replay_elapsed=footer.get("elapsed", rec.last_t),
                        replay_reason=footer.get("reason", "") or "",
                        replay_error=footer.get("error"), replay_note=r.note,
                        record_path=path, run_id_=rec.run_id)

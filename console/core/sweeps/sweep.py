@@ -387,12 +387,12 @@ class Sweep:
                 footer = read_footer(path)
                 if not footer or footer.get("status") not in COMPLETE:
                     continue
-                rec = read_record(path)
+                history = History()
+                read_record(path, into=history)
             except (RecordError, OSError):
                 continue
             if p.status in COMPLETE:
                 continue  # the manifest already has it (maybe a newer retry)
-            history = History(rec.events)
             with self._lock:
                 p.status, p.reason = footer["status"], footer.get("reason", "")
                 p.elapsed, p.host, p.lost = footer.get("elapsed"), header.get("host"), False
