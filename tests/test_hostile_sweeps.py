@@ -127,3 +127,42 @@ def test_a_server_that_does_not_speak_dask_is_given_up_on_in_bounded_time():
             c.close()
         srv.close()
     assert time.monotonic() - t0 < 15
+
+
+def test_point_ids_for_many_seeds_equal_point_id_one_by_one():
+    from paramlab.console.core.sweeps.spec import point_id, point_ids
+
+    params = {"lr": 0.1, "name": "é", "n": 3, "flag": True, "x": None}
+    seeds = [0, 1, 7, 123456, 99999]
+    assert point_ids(MS, params, seeds) == [point_id(MS, params, s) for s in seeds]
+
+
+@pytest.mark.parametrize("head", [{}, {"kind": "k", "n": float("nan")}])
+def test_a_manifest_streamed_point_by_point_is_the_json_of_the_whole(tmp_path, head):
+    from paramlab.console.core.sweeps.manifest import write_json_atomic
+
+    pts = [{"i": i, "final": {"loss": 1.0 / (i + 1)}} for i in range(5)]
+    write_json_atomic(tmp_path / "m.json", head, items=("points", iter(pts)))
+    got = json.loads((tmp_path / "m.json").read_text())
+    assert got["points"] == pts and set(got) == set(head) | {"points"}
+
+
+def test_a_running_sweep_journals_changes_and_compacts_them_at_its_end(made, tmp_path):
+    from paramlab.console.core.sweeps import read_manifest
+    from paramlab.console.core.sweeps.manifest import JOURNAL
+
+    src, manifest = made
+    assert not (src / JOURNAL).exists()  # folded into the manifest when the sweep ended
+    d = tmp_path / "sw"
+    d.mkdir()
+    m = copy.deepcopy(manifest)
+    done = m["points"][0]
+    for p in m["points"]:
+        p.update(status="pending", record=None, run_id=None, verdict=None, final={})
+    (d / "sweep.json").write_text(json.dumps(m))
+    lines = [json.dumps({"point": 0, **done}), json.dumps({"point": 1, "status": "running"}),
+             json.dumps({"sweep": {"state": "running"}}), '{"point": 2, "status": "do']
+    (d / JOURNAL).write_text("\n".join(lines))  # the last line cut by a crash
+    got = read_manifest(d)
+    assert got["points"][0] == done and got["points"][1]["status"] == "running"
+    assert got["points"][2]["status"] == "pending" and got["state"] == "running"

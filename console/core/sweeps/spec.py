@@ -202,3 +202,18 @@ def point_id(scenario: str, params: Mapping[str, Any], seed: int) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+def point_ids(scenario: str, params: Mapping[str, Any], seeds: Sequence[int]) -> list[str]:
+    """`point_id` for many seeds of one setting: the canonical JSON's sorted keys put the
+    seed last, so the hash of its common prefix is computed once."""
+    head = hashlib.sha256(
+        ('{"params":' + json.dumps(dict(params), sort_keys=True, separators=(",", ":"),
+                                   ensure_ascii=True)
+         + ',"scenario":' + json.dumps(scenario, ensure_ascii=True) + ',"seed":').encode())
+    out = []
+    for seed in seeds:
+        h = head.copy()
+        h.update(f"{int(seed)}}}".encode())
+        out.append(h.hexdigest())
+    return out
+
+

@@ -40,7 +40,16 @@ from paramlab.scenarios import registry
 from paramlab.scenarios.base import Panel, Scenario
 from paramlab.scenarios.history import History
 
-from .manifest import MANIFEST, MANIFEST_FORMAT, lock_folder, read_manifest, write_json_atomic
+from .manifest import (
+    JOURNAL,
+    MANIFEST,
+    MANIFEST_FORMAT,
+    Journal,
+    dumps,
+    lock_folder,
+    read_manifest,
+    write_json_atomic,
+)
 from .points import COMPLETE, PENDING, RUNNING, SKIPPED, SweepPoint, expand, run_point
 from .spec import SweepError, SweepSpec
 from .summary import summary_panels, summary_rows
@@ -71,10 +80,12 @@ class SweepProgress:
 class Sweep:
     """A sweep folder and its run loop. Thread-safe to read while it runs."""
 
-    def __init__(self, directory: Path, manifest: dict[str, Any], scenario: Scenario) -> None:
+    def __init__(self, directory: Path, manifest: dict[str, Any], scenario: Scenario,
+                 points: list[SweepPoint] | None = None) -> None:
         self.directory = directory
         self.manifest = {k: v for k, v in manifest.items() if k != "points"}
-        self.points = [SweepPoint.from_dict(p) for p in manifest.get("points", [])]
+        self.points = points if points is not None else \
+            [SweepPoint.from_dict(p) for p in manifest.get("points", [])]
         self.spec = SweepSpec.from_dict(manifest["spec"])
         self.scenario = scenario
         self.version = 0  # bumps on every change of a point
@@ -84,8 +95,11 @@ class Sweep:
         self._done.set()
         self._started = time.monotonic()
         self._finished_here = 0
-        self._dirty = False
+        self._dirty = False  # the sweep-level fields changed since the last write
+        self._changed: dict[int, SweepPoint] = {}  # points changed since the last write
         self._last_write = 0.0
+        self._journal = Journal(directory / JOURNAL)
+        self._meta: dict[str, Any] | None = None
         self.thread: threading.Thread | None = None
         self.error: str | None = None  # traceback, when the run loop itself broke
 
@@ -100,9 +114,8 @@ class Sweep:
         d.mkdir(parents=True, exist_ok=True)
         manifest = {"kind": "paramlab-sweep", "format": MANIFEST_FORMAT, "sweep_id": sweep_id,
                     "created": now_iso(), "updated": now_iso(), "state": PENDING,
-                    "backend": None, "spec": spec.to_dict(),
-                    "points": [p.to_dict() for p in points]}
-        sweep = cls(d, manifest, scenario)
+                    "backend": None, "spec": spec.to_dict()}
+        sweep = cls(d, manifest, scenario, points)
         sweep._write_manifest()
         return sweep
 
@@ -149,6 +162,7 @@ class Sweep:
         if len(points) != len(expected):
             raise SweepError(f"{path}: {len(points)} points, but its spec makes "
                              f"{len(expected)} (edited by hand?)")
+        built = []
         for i, (raw, want) in enumerate(zip(points, expected)):
             try:
                 p = SweepPoint.from_dict(raw)
@@ -158,7 +172,9 @@ class Sweep:
                                                     want.params):
                 raise SweepError(f"{path}: point {i} is not the point its spec makes "
                                  f"(edited by hand, or made by another paramlab version)")
-        return cls(d, manifest, scenario)
+            p.params, p.overrides = want.params, want.overrides  # one dict per setting
+            built.append(p)
+        return cls(d, manifest, scenario, built)
 
     @property
     def sweep_id(self) -> str:
@@ -278,8 +294,9 @@ class Sweep:
         return True
 
     def _task(self, p: SweepPoint) -> dict[str, Any]:
-        meta = dataclasses.asdict(self.scenario.meta) if self.scenario.meta else None
-        return {"scenario": self.spec.scenario, "meta": meta, "params": p.params,
+        if self._meta is None and self.scenario.meta:
+            self._meta = dataclasses.asdict(self.scenario.meta)  # once, not per point
+        return {"scenario": self.spec.scenario, "meta": self._meta, "params": p.params,
                 "seed": p.seed, "device": self.spec.device, "preset": self.spec.preset,
                 "sweep": self.sweep_id, "point": p.id, "threads": self.spec.threads}
 
@@ -288,7 +305,7 @@ class Sweep:
             for k, v in changes.items():
                 setattr(p, k, v)
             self.version += 1
-            self._dirty = True
+            self._changed[p.index] = p
 
     def _loop(self, executor: Any, on_point: Callable[[SweepPoint], None] | None,
               retry_failed: bool) -> None:
@@ -361,7 +378,7 @@ class Sweep:
             p.run_id, p.record = (result.get("run_id"), record) if record else (None, None)
             p.set_verdict(result.get("verdict"))
             self.version += 1
-            self._dirty = True
+            self._changed[p.index] = p
             if p.status != CANCELLED:
                 self._finished_here += 1
             copy = p.copy()
@@ -399,17 +416,32 @@ class Sweep:
                 p.run_id, p.record = header.get("run_id"), str(path.relative_to(self.directory))
                 p.set_verdict(footer.get("verdict"))
                 p.final = {n: history.last(n) for n in history.names()}
-                self._dirty = True
+                self._changed[p.index] = p
 
     def _maybe_write(self) -> None:
-        if self._dirty and time.monotonic() - self._last_write > 0.5:
+        """At most every 0.5 s: the points changed since the last write, appended to the
+        journal (one line each: the cost is per change, not per point of the sweep)."""
+        if (self._changed or self._dirty) and time.monotonic() - self._last_write > 0.5:
+            def line(obj: dict[str, Any]) -> bytes:
+                return dumps(obj) + b"\n"
+
             with self._lock:
-                self._write_manifest()
+                lines = [line({"point": i, **p.to_dict()}) for i, p in self._changed.items()]
+                if self._dirty:
+                    self.manifest["updated"] = now_iso()
+                    lines.append(line({"sweep": self.manifest}))
+                self._journal.append(lines)
+                self._changed.clear()
+                self._dirty = False
+                self._last_write = time.monotonic()
 
     def _write_manifest(self) -> None:
+        """The whole state into the manifest (compaction), then an empty journal."""
         self.manifest["updated"] = now_iso()
-        write_json_atomic(self.directory / MANIFEST,
-                          {**self.manifest, "points": [p.to_dict() for p in self.points]})
+        write_json_atomic(self.directory / MANIFEST, self.manifest,
+                          items=("points", (p.to_dict() for p in self.points)))
+        self._journal.reset()
+        self._changed.clear()
         self._dirty = False
         self._last_write = time.monotonic()
 
