@@ -145,3 +145,14 @@ def test_textual_inversion_converges_to_the_least_squares_fit_of_the_references(
         np.testing.assert_allclose(e[t], best, atol=1e-3)
         direct = np.mean(np.sum((G @ best - Y[t]) ** 2, axis=-1)) / 30
         assert loss[t] == pytest.approx(direct, rel=1e-5)
+
+
+def test_stacked_worlds_train_like_separate_runs():
+    rng = np.random.default_rng(11)
+    G = rng.standard_normal((2, 16, 5))
+    Y = rng.standard_normal((2, 4, 3, 16))
+    e0 = 0.01 * rng.standard_normal((2, 4, 5))
+    *_, (both, _) = lt.textual_inversion(G, Y, e0, 50, 0.05)
+    for w in range(2):
+        *_, (one, _) = lt.textual_inversion(G[w], Y[w], e0[w], 50, 0.05)
+        np.testing.assert_allclose(both[w], one, rtol=1e-12, atol=1e-14)
