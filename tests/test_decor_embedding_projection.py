@@ -54,3 +54,11 @@ def test_same_seed_gives_the_same_record(tmp_path):
     a = run_to_end(seed=5, runs=tmp_path)
     b = run_to_end(seed=5, runs=tmp_path)
     assert scenario_runs.metric_lines(a) == scenario_runs.metric_lines(b)
+
+
+def test_leakage_stored_in_lora_weights_is_not_removed_by_projecting_the_embedding():
+    # a world that does not reproduce: with a LoRA on G under a fixed rare token, the
+    # content sits in the weights (Delta G e_S), not along e_ref, so the projection keeps it
+    h = run_to_end({"mode": "lora"})
+    assert LEAK in scenario_runs.failed_paper(h)
+    assert h.history.last("leak_decor") > 0.5 * h.history.last("leak_naive")

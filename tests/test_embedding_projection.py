@@ -156,3 +156,42 @@ def test_stacked_worlds_train_like_separate_runs():
     for w in range(2):
         *_, (one, _) = lt.textual_inversion(G[w], Y[w], e0[w], 50, 0.05)
         np.testing.assert_allclose(both[w], one, rtol=1e-12, atol=1e-14)
+
+
+def test_lora_adam_matches_torch_autograd_and_adam():
+    import torch
+
+    rng = np.random.default_rng(12)
+    G = rng.standard_normal((2, 12, 6))  # two worlds
+    Y = rng.standard_normal((2, 3, 2, 12))  # three tasks each
+    e_s = rng.standard_normal((2, 6))
+    P0 = np.zeros((2, 3, 12, 2))
+    Q0 = 0.1 * rng.standard_normal((2, 3, 6, 2))
+    ours = [(p.copy(), q.copy()) for p, q, _ in
+            lt.lora_customisation(G, Y, e_s, P0, Q0, 15, 0.05)]
+    P, Q = torch.tensor(P0, requires_grad=True), torch.tensor(Q0, requires_grad=True)
+    opt = torch.optim.Adam([P, Q], lr=0.05)
+    Gt, Yt, et = torch.tensor(G), torch.tensor(Y), torch.tensor(e_s)
+    for step in range(15):
+        opt.zero_grad()
+        W = Gt[:, None] + P @ Q.transpose(-1, -2)  # (2, 3, 12, 6)
+        out = (W @ et[:, None, :, None])[..., 0]  # (2, 3, 12)
+        loss = ((out[:, :, None, :] - Yt) ** 2).sum(-1).mean(-1).sum() / 12
+        loss.backward()
+        opt.step()
+        np.testing.assert_allclose(ours[step][0], P.detach().numpy(), rtol=1e-8, atol=1e-12)
+        np.testing.assert_allclose(ours[step][1], Q.detach().numpy(), rtol=1e-8, atol=1e-12)
+    X = rng.standard_normal((2, 3, 4, 6))
+    W = (Gt[:, None] + P @ Q.transpose(-1, -2)).detach().numpy()
+    expect = (W[:, :, None] @ X[..., None])[..., 0]
+    np.testing.assert_allclose(lt.lora_images(G, ours[-1][0], ours[-1][1], X), expect,
+                               atol=1e-10)
+
+
+def test_one_word_pretraining_makes_the_generator_exact_on_every_token():
+    rng = np.random.default_rng(13)
+    w = lt.LinearT2I.sample(rng, d=32, K=6, J=4, D=40, single_tokens=True)
+    np.testing.assert_allclose(w.generate(w.C), w.A.T, atol=1e-10)
+    np.testing.assert_allclose(w.generate(w.S), w.B.T, atol=1e-10)
+    pairs_only = lt.pretrain_generator(w.C, w.S, w.A, w.B)
+    assert np.max(np.abs(w.C @ pairs_only.T - w.A.T)) > 0.01  # cross-talk without them

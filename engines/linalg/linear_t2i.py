@@ -43,10 +43,17 @@ def pair_prompts(C: np.ndarray, S: np.ndarray) -> np.ndarray:
     return (C[:, None, :] + S[None, :, :]).reshape(-1, C.shape[1])
 
 
-def pretrain_generator(C: np.ndarray, S: np.ndarray, A: np.ndarray, B: np.ndarray) -> np.ndarray:
-    """G (D, d): the minimum-norm least-squares map from every pair prompt to its image."""
+def pretrain_generator(C: np.ndarray, S: np.ndarray, A: np.ndarray, B: np.ndarray,
+                       single_tokens: bool = False) -> np.ndarray:
+    """G (D, d): the minimum-norm least-squares map from every pair prompt to its image.
+
+    single_tokens=True adds the K + J one-word prompts ("a <content>" -> A_k, "<style>" ->
+    B_j), which fixes G on every token separately (no cross-talk when d >= K + J).
+    """
     X = pair_prompts(C, S)
     Y = (A.T[:, None, :] + B.T[None, :, :]).reshape(-1, A.shape[0])
+    if single_tokens:
+        X, Y = np.vstack([X, C, S]), np.vstack([Y, A.T, B.T])
     return (np.linalg.pinv(X) @ Y).T
 
 
@@ -60,12 +67,12 @@ class LinearT2I:
 
     @classmethod
     def sample(cls, rng: np.random.Generator, d: int = 32, K: int = 10, J: int = 5,
-               D: int = 64, rho: float = 0.0) -> LinearT2I:
+               D: int = 64, rho: float = 0.0, single_tokens: bool = False) -> LinearT2I:
         E = token_embeddings(rng, K + J, d, rho)
         A = rng.standard_normal((D, K)) / np.sqrt(D)
         B = rng.standard_normal((D, J)) / np.sqrt(D)
         C, S = E[:K], E[K:]
-        return cls(C, S, A, B, pretrain_generator(C, S, A, B))
+        return cls(C, S, A, B, pretrain_generator(C, S, A, B, single_tokens))
 
     @property
     def K(self) -> int:
@@ -119,18 +126,59 @@ def textual_inversion(G: np.ndarray, Y_ref: np.ndarray, e0: np.ndarray, steps: i
                       lr: float) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     """Learn one token per task by Adam on the reference reconstruction loss.
 
-    Y_ref (T, n_ref, D): each task's reference images; e0 (T, d): initial tokens. The loss of
-    task t is mean_i ||G e_t - y_ti||^2 / D (the denoising loss of a linear generator whose
-    prompt is the new token alone). Yields (e (T, d), loss (T,)) after every step; e is
+    Y_ref (..., T, n_ref, D): each task's reference images; e0 (..., T, d): initial tokens;
+    G (D, d), or (..., D, d) for a stack of worlds. The loss of task t is
+    mean_i ||G e_t - y_ti||^2 / D (the denoising loss of a linear generator whose prompt is
+    the new token alone). Yields (e (..., T, d), loss (..., T)) after every step; e is
     updated in place (copy it to keep it).
     """
-    D = G.shape[0]
-    y_bar = Y_ref.mean(axis=1)
-    spread = np.mean(np.sum((Y_ref - y_bar[:, None, :]) ** 2, axis=-1), axis=1) / D
+    D = G.shape[-2]
+    Gt = np.swapaxes(G, -1, -2)
+    y_bar = Y_ref.mean(axis=-2)
+    spread = np.mean(np.sum((Y_ref - y_bar[..., None, :]) ** 2, axis=-1), axis=-1) / D
     e = np.array(e0, dtype=np.float64)
     opt = Adam(lr=lr)
     for _ in range(steps):
-        r = e @ G.T - y_bar  # (T, D)
+        r = e @ Gt - y_bar  # (..., T, D)
         opt.step(e, 2.0 * r @ G / D)
-        r = e @ G.T - y_bar
+        r = e @ Gt - y_bar
         yield e, np.sum(r * r, axis=-1) / D + spread
+
+
+def lora_images(G: np.ndarray, P: np.ndarray, Q: np.ndarray, X: np.ndarray) -> np.ndarray:
+    """Images of prompts X (..., T, n, d) under per-task adapted generators G + P_t Q_t^T.
+
+    G (..., D, d); P (..., T, D, r); Q (..., T, d, r): one rank-r LoRA per task.
+    """
+    base = X @ np.swapaxes(G, -1, -2)[..., None, :, :]
+    return base + (X @ Q) @ np.swapaxes(P, -1, -2)
+
+
+def lora_customisation(G: np.ndarray, Y_ref: np.ndarray, e_s: np.ndarray, P0: np.ndarray,
+                       Q0: np.ndarray, steps: int,
+                       lr: float) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """DreamBooth/LoRA-style customisation: a fixed rare token e_s, a rank-r update
+    G + P Q^T learned per task by Adam on mean_i ||(G + P Q^T) e_s - y_ti||^2 / D.
+
+    G (..., D, d); Y_ref (..., T, n_ref, D); e_s (..., d); P0 (..., T, D, r) (zero, as LoRA
+    initialises its up-projection); Q0 (..., T, d, r). Yields (P, Q, loss (..., T)) after
+    every step; P and Q are updated in place.
+    """
+    D = G.shape[-2]
+    y_bar = Y_ref.mean(axis=-2)
+    spread = np.mean(np.sum((Y_ref - y_bar[..., None, :]) ** 2, axis=-1), axis=-1) / D
+    base = (G @ e_s[..., None])[..., None, :, 0]  # (..., 1, D): G e_s
+    es = e_s[..., None, :]  # (..., 1, d)
+    P, Q = np.array(P0, dtype=np.float64), np.array(Q0, dtype=np.float64)
+    opt_p, opt_q = Adam(lr=lr), Adam(lr=lr)
+    for _ in range(steps):
+        z = (es[..., None, :] @ Q)[..., 0, :]  # (..., T, r): Q^T e_s
+        r = base + (P @ z[..., None])[..., 0] - y_bar  # (..., T, D)
+        rP = (r[..., None, :] @ P)[..., 0, :]  # (..., T, r): P^T r
+        g_p = 2.0 * r[..., :, None] * z[..., None, :] / D
+        g_q = 2.0 * es[..., :, None] * rP[..., None, :] / D
+        opt_p.step(P, g_p)
+        opt_q.step(Q, g_q)
+        z = (es[..., None, :] @ Q)[..., 0, :]
+        r = base + (P @ z[..., None])[..., 0] - y_bar
+        yield P, Q, np.sum(r * r, axis=-1) / D + spread
