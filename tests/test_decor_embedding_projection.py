@@ -48,6 +48,10 @@ def test_pareto_sweep_runs_from_naive_to_full_projection():
     assert leak[0] == pytest.approx(h.history.last("leak_naive"))
     assert leak[-1] == pytest.approx(h.history.last("leak_decor"))
     assert align[-1] > align[0]
+    _, scaled = h.history.series("pareto_align_scaled")
+    assert scaled[0] > scaled[-1]  # scaling the customisation down also aligns better...
+    pareto = "Pareto: style, DECOR - weaker customisation at equal alignment"
+    assert pareto not in scenario_runs.failed_paper(h)  # ...but DECOR keeps more style
 
 
 def test_same_seed_gives_the_same_record(tmp_path):
