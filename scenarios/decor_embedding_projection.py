@@ -154,7 +154,7 @@ class DecorParams(Params):
     salience_min: float = param(0.6, range=(0.1, 1.0),
                                 help="the reference content's strength lambda ~ U(this, 1)")
     alpha: float = param(1.0, range=(0.0, 1.0), help="DECOR projection strength (0: naive)")
-    steps: int = param(300, range=(10, 5000), log=True, help="Adam steps of textual inversion")
+    steps: int = param(300, range=(10, 5000), log=True, help="Adam steps of the customisation")
     lr: float = param(0.05, range=(1e-4, 1.0), log=True, help="Adam learning rate")
     rho: float = param(0.0, range=(0.0, 0.8),
                        help="shared direction of all token embeddings (mean cosine)")
