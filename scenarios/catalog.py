@@ -269,4 +269,19 @@ BUILTIN: tuple[ScenarioMeta, ...] = (
               "overconfident; the Direct Coverage Optimization loss -log(1 - (1 - p)^N) limits "
               "confidence and keeps pass@N high.",
     ),
+    ScenarioMeta(
+        id="decor-embedding-projection",
+        title="Projecting the reference content out of a learned style token stops leakage",
+        theme="fine-tuning",
+        paper=Paper(
+            title="DECOR: Decomposition and Projection of Text Embeddings for Text-to-Image "
+                  "Customization",
+            authors="Geonhui Jang, Jin-Hwa Kim, Yong-Hyun Park, Junho Kim, Gayoung Lee, "
+                    "Yonghyun Jeong",
+            year=2024, arxiv="2412.09169"),
+        claim="A token learned from a few reference images absorbs their content (content "
+              "leakage, prompt misalignment); projecting the prompt's text embedding onto the "
+              "orthogonal complement of the undesired content token (X' = X - alpha X V V^T) "
+              "removes the leakage, restores text alignment and keeps the style, training-free.",
+    ),
 )

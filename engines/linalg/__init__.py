@@ -4,5 +4,7 @@
 linear student), `random_features` (eigenstructured tasks, random-feature maps),
 `matrix_sensing` (factorized sensing, (sub-)gradient steps), `linear_systems` (SOR on
 shifted Laplacians), `gauss_markov` (parameter and residual flows of least squares),
-`sem` (linear SEMs on mixed graphs).
+`sem` (linear SEMs on mixed graphs), `embedding_projection` (projecting undesired directions
+out of embeddings, DECOR's X - alpha X V V^T; least-squares probes), `linear_t2i` (a linear
+text-to-image toy: token embeddings, a least-squares generator, textual inversion by Adam).
 """
