@@ -240,4 +240,14 @@ BUILTIN: tuple[ScenarioMeta, ...] = (
               "the augmentation parameters as instrument-like and regularizing IV by ERM "
               "(IVL) reduces the causal error further than plain DA+ERM.",
     ),
+    ScenarioMeta(
+        id="token-crisis-repeat",
+        title="Repeating data for many epochs degrades LM validation loss; dropout mitigates",
+        theme="scaling",
+        paper=Paper("To Repeat or Not To Repeat: Insights from Scaling LLM under Token-Crisis",
+                    "Xue, Fu, Zhou, Zheng, You", 2023, "2305.13230"),
+        claim="At a fixed training-token budget, repeating a smaller unique dataset for many "
+              "epochs gives a worse validation loss than fresh tokens, more so with fewer "
+              "unique tokens and larger models; dropout largely mitigates it.",
+    ),
 )
