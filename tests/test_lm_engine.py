@@ -107,21 +107,23 @@ def test_stacked_forward_equals_each_model_and_round_trips():
 
 
 def test_stacked_trainer_matches_separately_trained_models():
-    # three models, each with its own data, epoch schedule and learning rate, trained side
-    # by side (StackedAdamW) and one by one (torch.optim.AdamW): the same trajectories
+    # three models, each with its own data, epoch schedule, learning rate and weight decay,
+    # trained side by side (StackedAdamW) and one by one (torch.optim.AdamW): the same
+    # trajectories
     g = torch.Generator().manual_seed(5)
     rng = np.random.default_rng(5)
     chain = markov.MarkovChain.dirichlet(rng, 8, 2, 0.3)
     X, Y = (torch.as_tensor(a) for a in markov.sample_windows(chain, rng, 512, 3))
     nets = _models(3, seed=6)
     lrs = torch.tensor([3e-3, 1e-3, 5e-3])
+    wds = torch.tensor([0.05, 0.0, 0.3])
     steps, batch = 25, 32
     sched = torch.stack([st.epoch_schedule(n, steps, batch, g) for n in (512, 128, 64)], 1)
     stacked = lm.StackedMLPLM(nets)
-    opt = st.StackedAdamW(stacked.parameters(), lr=lrs, weight_decay=0.05)
+    opt = st.StackedAdamW(stacked.parameters(), lr=lrs, weight_decay=wds)
     log = [r["loss"] for r in st.train_stacked(stacked, X, Y, sched, opt)]
     for k, net in enumerate(nets):
-        sep = torch.optim.AdamW(net.parameters(), lr=float(lrs[k]), weight_decay=0.05)
+        sep = torch.optim.AdamW(net.parameters(), lr=float(lrs[k]), weight_decay=float(wds[k]))
         for t in range(steps):
             sep.zero_grad()
             loss = torch.nn.functional.cross_entropy(net(X[sched[t, k]]), Y[sched[t, k]])

@@ -22,12 +22,13 @@ from .mlp_lm import cross_entropy_per_model
 
 
 class StackedAdamW:
-    """AdamW on stacked parameters (first axis = model) with per-model lr (K,) or a float.
-    Decoupled weight decay: p <- p (1 - lr wd), then the Adam step (bias-corrected)."""
+    """AdamW on stacked parameters (first axis = model); lr and weight_decay are floats or
+    (K,) tensors, one value per model. Decoupled weight decay: p <- p (1 - lr wd), then the
+    bias-corrected Adam step."""
 
     def __init__(self, params: Iterable[nn.Parameter], lr: float | torch.Tensor = 1e-3,
                  betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
-                 weight_decay: float = 0.01) -> None:
+                 weight_decay: float | torch.Tensor = 0.01) -> None:
         self.params = list(params)
         self.lr = lr
         self.beta1, self.beta2 = betas
@@ -37,10 +38,11 @@ class StackedAdamW:
         self.m = [torch.zeros_like(p) for p in self.params]
         self.v = [torch.zeros_like(p) for p in self.params]
 
-    def _lr(self, p: torch.Tensor) -> torch.Tensor | float:
-        if isinstance(self.lr, torch.Tensor):
-            return self.lr.to(p.device, p.dtype).reshape(-1, *[1] * (p.ndim - 1))
-        return self.lr
+    @staticmethod
+    def _per_model(value: float | torch.Tensor, p: torch.Tensor) -> torch.Tensor | float:
+        if isinstance(value, torch.Tensor):
+            return value.to(p.device, p.dtype).reshape(-1, *[1] * (p.ndim - 1))
+        return value
 
     def zero_grad(self) -> None:
         for p in self.params:
@@ -54,8 +56,8 @@ class StackedAdamW:
         for p, m, v in zip(self.params, self.m, self.v):
             if p.grad is None:
                 continue
-            lr = self._lr(p)
-            p.mul_(1 - lr * self.weight_decay)
+            lr = self._per_model(self.lr, p)
+            p.mul_(1 - lr * self._per_model(self.weight_decay, p))
             m.mul_(self.beta1).add_(p.grad, alpha=1 - self.beta1)
             v.mul_(self.beta2).addcmul_(p.grad, p.grad, value=1 - self.beta2)
             denom = (v / c2).sqrt_().add_(self.eps)
