@@ -36,6 +36,8 @@ Claim check. gap(R) = final val loss(R) - final val loss(R = 1), no dropout.
              final val loss (> 0);
   sanity     no run's val loss goes below H - 0.05 (the Bayes floor; holds by
              construction up to sampling noise, not evidence).
+The check reads R = 8 and R = 32 (and R = 1): a `repeats` list without them reports those
+criteria as not measured (NaN, failing), never as passed.
 
 Presets (both pass the same thresholds; one core, 2-core box under load from others):
   default  budget 2^17 tokens (1024 steps), hid 128, R in {1, 8, 32} x dropout {0, 0.3},
