@@ -30,7 +30,7 @@ def test_new_writes_module_test_and_catalog_entry_that_pass_the_contract(tmp_pat
     assert module.is_file() and (root / "tests" / "test_demo_effect.py").is_file()
     catalog = (root / "scenarios" / "catalog.py").read_text()
     ast.parse(catalog)
-    assert "id='demo-effect'" in catalog and catalog.count("ScenarioMeta(") == 18
+    assert "id='demo-effect'" in catalog and catalog.count("ScenarioMeta(") == 20
     # load it as a plug-in would, and hold it to the contract
     sys.path.insert(0, str(module.parent))
     try:
