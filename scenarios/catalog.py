@@ -284,4 +284,14 @@ BUILTIN: tuple[ScenarioMeta, ...] = (
               "orthogonal complement of the undesired content token (X' = X - alpha X V V^T) "
               "removes the leakage, restores text alignment and keeps the style, training-free.",
     ),
+    ScenarioMeta(
+        id="token-crisis-repeat",
+        title="Repeating data for many epochs degrades LM validation loss; dropout mitigates",
+        theme="scaling",
+        paper=Paper("To Repeat or Not To Repeat: Insights from Scaling LLM under Token-Crisis",
+                    "Xue, Fu, Zhou, Zheng, You", 2023, "2305.13230"),
+        claim="At a fixed training-token budget, repeating a smaller unique dataset for many "
+              "epochs gives a worse validation loss than fresh tokens, more so with fewer "
+              "unique tokens and larger models; dropout largely mitigates it.",
+    ),
 )

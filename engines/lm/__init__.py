@@ -1,0 +1,8 @@
+"""Tiny language-model engines (shared by the scaling / pre-training scenarios).
+
+`markov` (synthetic languages: k-th order Markov chains with Dirichlet rows, their exact
+stationary distribution and entropy rate, sampling, context windows), `mlp_lm` (a
+context-window MLP language model, single and stacked: K models of one shape as one
+batched program), `stacked_train` (AdamW with a learning rate per model, and the loop that
+trains K stacked models side by side on their own batches).
+"""
