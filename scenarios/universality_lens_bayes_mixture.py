@@ -49,7 +49,7 @@ class UniversalityLensParams(Params):
     targets: int = param(4, range=(1, 20),
                          help="targets per kind: the largest-weight (simple) and the "
                               "smallest-weight (complex) candidates")
-    reps: int = param(25, range=(1, 500), log=True,
+    reps: int = param(50, range=(1, 500), log=True,
                       help="training draws per target (nested sets: one draw gives every n)")
     n_min: int = param(8, range=(1, 4096), log=True, help="smallest training-set size")
     n_max: int = param(512, range=(1, 8192), log=True, help="largest training-set size")
@@ -75,16 +75,18 @@ def n_grid(p: UniversalityLensParams) -> list[int]:
     return out
 
 
-def _measure(rng, p: UniversalityLensParams, h: int) -> dict:
-    """One class of width h: pick the simple and complex targets, draw training sets and
-    measure, per target kind and n (means over targets and draws): the mixture's and ERM's
-    regret, the weight bound, the mixture's cumulative regret per sample, its posterior
-    mass on the eps-ball, and the worst per-target ratio of regret to bound."""
+def _measure(rng, p: UniversalityLensParams, h: int, noise) -> dict:
+    """One class of width h: pick the simple and complex targets, label the shared training
+    inputs with them and measure, per target kind and n (means over targets and draws): the
+    mixture's and ERM's regret, the weight bound, the mixture's cumulative regret per
+    sample, its posterior mass on the eps-ball, and the worst per-target regret / bound."""
     import numpy as np
 
     from paramlab.engines.stats import bayes_mixture as bm
 
     ns = np.array(n_grid(p))
+    xs, u = noise                                   # (targets, reps, n_max) each
+    X = 2**p.d
     F = bm.tanh_network_outputs(rng, p.M, h, p.d, p.readout, p.scale_max)
     log_p1, log_p0 = bm.bernoulli_logits_to_logprobs(p.beta * F)
     P1 = np.exp(log_p1)
@@ -97,27 +99,27 @@ def _measure(rng, p: UniversalityLensParams, h: int) -> dict:
     picks = {"simple": order[:p.targets], "complex": order[::-1][:p.targets]}
     out: dict = {"n": ns}
     for kind, idx in picks.items():
-        rows = {k: [] for k in ("mix", "erm", "bound", "cum", "ball", "ratio")}
-        for j in idx:
-            t, p0 = cand[j], P1[cand[j]]
-            c1, c0 = bm.nested_counts(rng, p0, list(ns), p.reps)          # (reps, G, X)
-            ll = bm.log_likelihoods(c1, c0, log_p1, log_p0)               # (reps, G, M)
-            post = bm.posterior(log_w, ll)
-            q1, q0 = bm.predictive(post, P1)
-            mix = bm.regret(p0, q1, q0).mean(axis=0)
-            e = bm.erm_index(ll)
-            erm = bm.regret(p0, P1[e], 1.0 - P1[e]).mean(axis=0)
-            ll_true = c1 @ log_p1[t] + c0 @ log_p0[t]
-            cum = bm.cumulative_regret(ll_true, log_w, ll).mean(axis=0) / ns
-            ball = (post @ (kl[j] <= p.eps)).mean(axis=0)
-            bound = bm.weight_bound(w_eps[j], ns, p.eps)
-            for k, v in zip(rows, (mix, erm, bound, cum, ball, mix / bound)):
-                rows[k].append(v)
-        out[kind] = {k: (np.max(v, axis=0) if k == "ratio" else np.mean(v, axis=0))
-                     for k, v in rows.items()}
-        out[kind]["w_eps"] = float(np.mean(w_eps[idx]))
-        out[kind]["neg_log_w"] = float(np.mean(-np.log(w_eps[idx])))
-        out[kind]["f_range"] = float(np.mean(np.ptp(F[cand[idx]], axis=1)))
+        t = cand[idx]
+        p0 = P1[t]                                                        # (T, X)
+        ys = np.take_along_axis(p0[:, None, :], xs, axis=-1) > u         # y = [u < p0(x)]
+        c1, c0 = bm.prefix_counts(xs, ys, list(ns), X)                    # (T, reps, G, X)
+        ll = bm.log_likelihoods(c1, c0, log_p1, log_p0)                   # (T, reps, G, M)
+        post = bm.posterior(log_w, ll)
+        q1, q0 = bm.predictive(post, P1)
+        mix = bm.regret(p0[:, None, None, :], q1, q0).mean(axis=1)        # (T, G)
+        e = bm.erm_index(ll)
+        erm = bm.regret(p0[:, None, None, :], P1[e], 1.0 - P1[e]).mean(axis=1)
+        ll_true = np.einsum("trgx,tx->trg", c1, log_p1[t]) + np.einsum("trgx,tx->trg", c0,
+                                                                        log_p0[t])
+        cum = bm.cumulative_regret(ll_true, log_w, ll).mean(axis=1) / ns
+        ball = np.einsum("trgm,tm->tg", post, (kl[idx] <= p.eps).astype(float)) / p.reps
+        bound = bm.weight_bound(w_eps[idx, None], ns[None, :], p.eps)     # (T, G)
+        out[kind] = {"mix": mix.mean(0), "erm": erm.mean(0), "bound": bound.mean(0),
+                     "cum": cum.mean(0), "ball": ball.mean(0),
+                     "ratio": (mix / bound).max(0), "cum_ratio": (cum / bound).max(0),
+                     "w_eps": float(np.mean(w_eps[idx])),
+                     "neg_log_w": float(np.mean(-np.log(w_eps[idx]))),
+                     "f_range": float(np.mean(np.ptp(F[t], axis=1)))}
     return out
 
 
@@ -127,10 +129,15 @@ def run(p: UniversalityLensParams, ctx: RunContext) -> Iterator[Metric | Note | 
                f"{p.h_wide}, beta={p.beta}, readout {p.readout} (scale_max {p.scale_max}), "
                f"eps={p.eps}; {p.targets} simple + {p.targets} complex targets from "
                f"{p.candidates} candidates, {p.reps} draws each, n in {ns}")
+    from paramlab.engines.stats.bayes_mixture import draw_sequences
+
+    # one noise stream (inputs x_t, uniforms u_t with y_t = [u_t < p0(x_t)]) for every
+    # target and width: the widths and the target kinds are compared on the same draws
+    noise = draw_sequences(ctx.rng, 2**p.d, ns[-1], (p.targets, p.reps))
     step = 0
     weights = []
     for wname, h in zip(WIDTHS, (p.h_narrow, p.h_wide)):
-        res = _measure(ctx.rng, p, h)
+        res = _measure(ctx.rng, p, h, noise)
         for kind in CLASSES:
             r = res[kind]
             weights.append([r["w_eps"], r["neg_log_w"], r["f_range"]])
@@ -146,7 +153,8 @@ def run(p: UniversalityLensParams, ctx: RunContext) -> Iterator[Metric | Note | 
                            f"{wname}_bound_{kind}": r["bound"][g],
                            f"{wname}_cum_{kind}": r["cum"][g],
                            f"{wname}_ball_{kind}": r["ball"][g],
-                           f"{wname}_ratio_bound_{kind}": r["ratio"][g]}
+                           f"{wname}_ratio_bound_{kind}": r["ratio"][g],
+                           f"{wname}_cum_ratio_bound_{kind}": r["cum_ratio"][g]}
             yield Metric(step, values)
             step += 1
         if ctx.should_stop():
@@ -174,8 +182,8 @@ def check(history: History, p: UniversalityLensParams) -> Verdict:
 
     to_bound = [v for w in WIDTHS for k in CLASSES
                 for _, v in _rows(history, f"ratio_bound_{k}", w)]
-    cum_to_bound = [ratio(val(w, f"cum_{k}", n), val(w, f"bound_{k}", n))
-                    for w in WIDTHS for k in CLASSES for n in ns]
+    cum_to_bound = [v for w in WIDTHS for k in CLASSES
+                    for _, v in _rows(history, f"cum_ratio_bound_{k}", w)]
     mix_vs_erm = [ratio(val(w, f"mix_{k}", n), val(w, f"erm_{k}", n))
                   for w in WIDTHS for k in CLASSES for n in small]
     simple_vs_complex = [ratio(val(w, "mix_simple", n), val(w, "mix_complex", n))
@@ -238,7 +246,7 @@ SCENARIO = Scenario(
               logx=True, xlabel="training samples n", labels=_labels()),
         Panel("prior weight of the targets (-log w_eps)", kind="bars", table="prior weight"),
     ),
-    presets={"quick": {"M": 5000, "reps": 20}},
+    presets={"quick": {"M": 5000, "reps": 40}},
     watch=("narrow_mix_simple",),
     key_metric="narrow_mix_simple",
     total_steps=lambda p: 2 * len(n_grid(p)) - 1,

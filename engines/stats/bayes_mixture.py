@@ -83,21 +83,41 @@ def bernoulli_logits_to_logprobs(z: np.ndarray) -> tuple[np.ndarray, np.ndarray]
 # --- data: nested training sets, as counts ----------------------------------------------
 
 
+def draw_sequences(rng: np.random.Generator, n_x: int, n_max: int, shape: tuple[int, ...],
+                   px: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Input indices x_t ~ px and uniforms u_t of `shape + (n_max,)` sequences; the labels
+    of a target p0 are y_t = [u_t < p0(x_t)]. Drawing them apart from the target lets
+    several targets share one noise stream (common random numbers)."""
+    xs = rng.choice(n_x, size=(*shape, n_max), p=px)
+    return xs, rng.random((*shape, n_max))
+
+
+def prefix_counts(xs: np.ndarray, ys: np.ndarray, n_grid: list[int],
+                  n_x: int) -> tuple[np.ndarray, np.ndarray]:
+    """Label counts of the prefixes of length n in n_grid of sequences (..., n_max):
+    c1, c0 of shape (..., len(n_grid), n_x), c1[..., g, x] = #{t < n_g : x_t = x, y_t = 1}.
+    One bincount over (sequence, grid segment, label, x), then a cumulative sum over the
+    few segments."""
+    lead, n_max = xs.shape[:-1], xs.shape[-1]
+    n_seq = int(np.prod(lead, dtype=int))
+    edges = np.asarray(n_grid)
+    segment = np.searchsorted(edges, np.arange(n_max), side="right")  # t < n_g <=> seg <= g
+    n_seg = len(edges) + 1
+    key = ((np.arange(n_seq)[:, None] * n_seg + segment[None, :]) * 2
+           + ys.reshape(n_seq, n_max)) * n_x + xs.reshape(n_seq, n_max)
+    counts = np.bincount(key.ravel(), minlength=n_seq * n_seg * 2 * n_x)
+    counts = np.cumsum(counts.reshape(n_seq, n_seg, 2, n_x)[:, :-1], axis=1).astype(float)
+    counts = counts.reshape(*lead, len(edges), 2, n_x)
+    return counts[..., 1, :], counts[..., 0, :]
+
+
 def nested_counts(rng: np.random.Generator, p0: np.ndarray, n_grid: list[int], reps: int,
                   px: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Draw `reps` iid sequences (x_t ~ px, y_t ~ Bernoulli(p0[x_t])) of length max(n_grid)
     and return the label counts of their prefixes of each length n in n_grid:
-    c1, c0 of shape (reps, len(n_grid), X) (c1[r, g, x] = #{t < n_g : x_t = x, y_t = 1})."""
-    n_x = len(p0)
-    n_max = max(n_grid)
-    xs = rng.choice(n_x, size=(reps, n_max), p=px)
-    ys = rng.random((reps, n_max)) < p0[xs]
-    idx = np.asarray(n_grid) - 1
-    onehot = np.zeros((reps, n_max, n_x))
-    np.put_along_axis(onehot, xs[:, :, None], 1.0, axis=2)
-    c_all = np.cumsum(onehot, axis=1)[:, idx]
-    c1 = np.cumsum(onehot * ys[:, :, None], axis=1)[:, idx]
-    return c1, c_all - c1
+    c1, c0 of shape (reps, len(n_grid), X)."""
+    xs, u = draw_sequences(rng, len(p0), max(n_grid), (reps,), px)
+    return prefix_counts(xs, u < p0[xs], n_grid, len(p0))
 
 
 # --- the mixture ------------------------------------------------------------------------
@@ -106,8 +126,11 @@ def nested_counts(rng: np.random.Generator, p0: np.ndarray, n_grid: list[int], r
 def log_likelihoods(c1: np.ndarray, c0: np.ndarray, log_p1: np.ndarray,
                     log_p0: np.ndarray) -> np.ndarray:
     """log p_i(y^n | x^n) of every hypothesis for training sets given by counts (..., X):
-    shape (..., M)."""
-    return c1 @ log_p1.T + c0 @ log_p0.T
+    shape (..., M), as one matrix product [c1 c0] @ [log P1 log P0]^T."""
+    lead = c1.shape[:-1]
+    c = np.concatenate([c1.reshape(-1, c1.shape[-1]), c0.reshape(-1, c0.shape[-1])], axis=1)
+    log_p = np.concatenate([log_p1, log_p0], axis=1)
+    return (c @ log_p.T).reshape(*lead, log_p.shape[0])
 
 
 def log_marginal(log_w: np.ndarray, ll: np.ndarray) -> np.ndarray:
@@ -128,7 +151,9 @@ def posterior(log_w: np.ndarray, ll: np.ndarray) -> np.ndarray:
 def predictive(post: np.ndarray, P1: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Posterior predictive (q(y=1 | x), q(y=0 | x)), each (..., X). q0 is summed from
     1 - P1 rather than taken as 1 - q1, so a confident predictive keeps its small side."""
-    return post @ P1, post @ (1.0 - P1)
+    lead, n_x = post.shape[:-1], P1.shape[-1]
+    q = post.reshape(-1, post.shape[-1]) @ np.concatenate([P1, 1.0 - P1], axis=1)
+    return q[:, :n_x].reshape(*lead, n_x), q[:, n_x:].reshape(*lead, n_x)
 
 
 def bernoulli_kl(p1: np.ndarray, q1: np.ndarray, q0: np.ndarray | None = None) -> np.ndarray:
@@ -141,7 +166,7 @@ def bernoulli_kl(p1: np.ndarray, q1: np.ndarray, q0: np.ndarray | None = None) -
                       0.0)
         t0 = np.where(p0 > 0, p0 * (np.log(np.maximum(p0, tiny)) - np.log(np.maximum(q0, tiny))),
                       0.0)
-    return t1 + t0
+    return np.maximum(t1 + t0, 0.0)  # >= 0; rounding can leave -1e-18 where p1 == q1
 
 
 def regret(p0: np.ndarray, q1: np.ndarray, q0: np.ndarray | None = None,
