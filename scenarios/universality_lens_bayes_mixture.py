@@ -1,8 +1,101 @@
 """A Bayes mixture's regret is set by the target's prior weight, not by width
 (Feder, Urbanke & Fogel 2025, "The Universality Lens", arXiv 2506.07661).
 
-NOTES PLACEHOLDER
+The paper (theory, no experiments): a Bayes mixture learner with log-loss and an (almost)
+uniform prior over a huge hypothesis class has regret <= -log w_eps(theta0)/n + eps, where
+w_eps(theta0) is the prior weight of the hypotheses within KL eps of the truth. The class
+size and the parameter count do not enter: simple truths (large weight) are learned from
+few samples, complex ones (small weight) need more, and the mixture does not overfit.
+
+World (the spec's second calibration version). A finite Monte-Carlo class of M random
+one-hidden-layer tanh networks on all 2^7 = 128 points of {-1, 1}^7,
+    f(x) = s / sqrt(h) * sum_j a_j tanh(w_j . x / sqrt(7) + b_j),  w, b, a ~ N(0, 1),
+    readout scale s ~ U(0, 2),  p(y = 1 | x) = sigmoid(4 f(x)),
+with the uniform prior 1/M over the draws. The spread of s is what gives the class a wide
+spread of prior volumes: near-constant functions (s near 0) fill a large share of it. Two
+classes of the same M are built, width h = 16 ("narrow") and h = 128 ("wide", 8x the
+parameters per hypothesis); the 1/sqrt(h) keeps the law of f nearly width-free, so the
+widths differ in parameter count, not in where the prior puts its mass. In each class 300
+random members are scored by w_eps (eps = 0.05 nats, KL averaged over uniform x): the 4
+heaviest are the "simple" targets (near-constant, w_eps ~ 0.13), the 4 lightest the
+"complex" ones (w_eps = 1/M: no other member within eps). Training sets: x uniform,
+y ~ p_theta0, nested sizes n in {8, 32, 128, 512}, `reps` draws per target. Learners: the
+exact Bayes mixture over the M draws (posterior predictive) and ERM (the maximum-likelihood
+member), the spec's contrast. Regret = E_x KL(p_theta0(.|x) || q(.|x)), exact over the 128
+inputs (no test sample), averaged over targets and draws. Also recorded: the mixture's
+cumulative log-loss regret per sample (log p0(y^n|x^n) - log Q(y^n|x^n), over n) and its
+posterior mass on the eps-ball.
+
+Engine: engines/stats/bayes_mixture.py. Since x takes 128 values, a training set enters
+every likelihood through its label counts, so all draws x all n x all M hypotheses are
+one (draws*n, 256) @ (256, M) product; the predictive is one more. The class is built in
+float32 chunks (the M*h*128 tanh activations are the cost). Unit tests compare it with
+sequential Bayes updates (the mixture's cumulative log loss = -log of its marginal
+likelihood), scipy, a per-network loop and exact enumeration of every training sequence
+(the expected cumulative regret is the sum of the instantaneous ones and obeys
+-log w_eps + n eps for every eps, and -log w(theta0) at eps = 0).
+
+Common random numbers: the training inputs x_t and uniforms u_t (y_t = [u_t < p0(x_t)])
+are drawn once per (target slot, draw) and shared by both widths and both target kinds,
+so criteria (3) and (4) compare learners on the same noise.
+
+Claim check (the spec's thresholds, fixed before the judging seeds):
+  (1) mixture regret <= -log w_eps/n + eps at every n, for every target and width (worst
+      per-target ratio <= 1). The theorem bounds the mean over the first n predictions;
+      (1) reads the regret after n samples (the spec's reading), which lies below it as
+      regret falls with n. The theorem's own quantity (cumulative regret / n) is the
+      mechanism row "theorem: ...": it holds by construction (in expectation), so it is a
+      consistency check of the implementation, not evidence.
+  (2) mixture regret <= ERM regret at every n <= 32, both kinds and widths (ratio <= 1).
+  (3) simple / complex mixture regret <= 0.5 at n = 8 and n = 32, both widths.
+  (4) simple-target regret of the wide vs the narrow class differs by < 2x at n = 8, 32.
+  Mechanism rows: -log w_eps simple / complex <= 0.5 (the weights separate: the bound's
+  leading term is 2x apart, as (3) asks of the regret), and the posterior mass on the
+  simple target's eps-ball at the largest n >= 0.9.
+
+Control: readout = "fixed" (s = 1 for every network, the same mean scale; the spec's first
+version). No function fills a large share of the prior: the heaviest of 300 candidates
+has w_eps 0.003-0.015 instead of 0.13, its regret at n = 8 is 0.11-0.14 instead of 0.05,
+and (3) fails (simple / complex 0.59-0.84) together with the weight-gap row (0.50-0.69).
+(2) fails as well on 18/20 seeds (ERM beats the mixture on those heavy targets at n <= 32:
+with many near-duplicates of the target, the ML member is close to it, while the
+mixture's small-n predictive is still spread over the prior). (1) and (4) still hold.
+Measured on quick, seeds 0-19: FAIL 20/20 (test: quick seed 0).
+
+Measured, seeds 0-19 (2-core box shared with other jobs; wall s per run in brackets):
+  quick   (M = 5000, reps = 40)  20/20 PASS [2.0-6.9 s]. (1) worst regret/bound
+          0.34-0.43; (2) worst mixture/ERM 0.50-0.74; (3) 0.24-0.39; (4) 1.00-1.33.
+          Mixture regret simple n = 8 / 32: 0.043-0.061 / 0.019-0.032; complex 0.17-0.30 /
+          0.073-0.108; ERM on the simple target 1.21-1.49 / 0.19-0.26.
+  default (M = 20000, reps = 50) 20/20 PASS [7-35 s; 7-13 s when the box was quiet].
+          (1) 0.35-0.43; (2) 0.44-0.63; (3) 0.19-0.35; (4) 1.00-1.15; theorem row
+          0.61-0.80; -log w simple/complex 0.20-0.21; eps-ball mass at n = 512: 1.00.
+          w_eps simple 0.125-0.138 (both widths), complex 5e-5 = 1/M. Mixture regret,
+          narrow / wide, simple n = 8: 0.046-0.062 / 0.046-0.062, n = 32: 0.019-0.030 /
+          0.018-0.032; complex n = 8: 0.16-0.30, n = 32: 0.087-0.135; ERM simple n = 8:
+          1.37-1.81, n = 32: 0.24-0.34 (the mixture 30x / 10x better); bound simple
+          0.30 / 0.11, complex 1.29 / 0.36 (the spec's numbers).
+
+Worlds tried (all with the world above unless said):
+  - spec prototype, 1 simple + 1 complex target, 20 independent draws, M = 20000, seeds
+    0-1: simple n = 8 0.041-0.066 vs complex 0.19-0.37, as in the spec; the single
+    complex target's regret varied 2x between seeds.
+  - 4 + 4 targets, 20 draws each, independent noise per width (quick, seeds 0-19): 19/20;
+    (4) failed on seed 18 (1 of 20): simple-target regret at n = 32 0.0144 (narrow) vs
+    0.0318 (wide), sampling noise of a heavy-tailed regret (n = 32 values spread
+    0.014-0.037 over seeds for both widths alike). Fixed by design, not by threshold: the
+    shared noise stream above and more draws (quick 40, default 50); no threshold changed.
+  - readout fixed: the control above.
+
+Caveats. The claim holds in the small-n regime the weight governs: by n = 128 the sharp
+complex targets are identified as fast as the simple ones (regret 0.005 both) and by
+n = 512 exactly (regret ~1e-9 < the simple target's 0.0013), since a sharp target's
+neighbours are far in KL. "Class size does not matter" is seen across presets only
+(M = 5000 vs 20000: simple-target regret 0.052 vs 0.053 at n = 8), not checked in-run.
+The SGLD / ensemble approximation of the mixture (the paper's practical bridge, the
+spec's optional variant) is not built.
 """
+
 
 from __future__ import annotations
 
@@ -103,16 +196,19 @@ def _measure(rng, p: UniversalityLensParams, h: int, noise) -> dict:
         p0 = P1[t]                                                        # (T, X)
         ys = np.take_along_axis(p0[:, None, :], xs, axis=-1) > u         # y = [u < p0(x)]
         c1, c0 = bm.prefix_counts(xs, ys, list(ns), X)                    # (T, reps, G, X)
-        ll = bm.log_likelihoods(c1, c0, log_p1, log_p0)                   # (T, reps, G, M)
-        post = bm.posterior(log_w, ll)
-        q1, q0 = bm.predictive(post, P1)
-        mix = bm.regret(p0[:, None, None, :], q1, q0).mean(axis=1)        # (T, G)
-        e = bm.erm_index(ll)
-        erm = bm.regret(p0[:, None, None, :], P1[e], 1.0 - P1[e]).mean(axis=1)
-        ll_true = np.einsum("trgx,tx->trg", c1, log_p1[t]) + np.einsum("trgx,tx->trg", c0,
-                                                                        log_p0[t])
-        cum = bm.cumulative_regret(ll_true, log_w, ll).mean(axis=1) / ns
-        ball = np.einsum("trgm,tm->tg", post, (kl[idx] <= p.eps).astype(float)) / p.reps
+        per_target = []
+        for k in range(len(t)):  # one target at a time: (reps, G, M) arrays, not (T, ...)
+            ll = bm.log_likelihoods(c1[k], c0[k], log_p1, log_p0)        # (reps, G, M)
+            post = bm.posterior(log_w, ll)
+            q1, q0 = bm.predictive(post, P1)
+            e = bm.erm_index(ll)
+            ll_true = c1[k] @ log_p1[t[k]] + c0[k] @ log_p0[t[k]]
+            per_target.append((
+                bm.regret(p0[k], q1, q0).mean(axis=0),
+                bm.regret(p0[k], P1[e], 1.0 - P1[e]).mean(axis=0),
+                bm.cumulative_regret(ll_true, log_w, ll).mean(axis=0) / ns,
+                (post @ (kl[idx[k]] <= p.eps)).mean(axis=0)))
+        mix, erm, cum, ball = (np.array(v) for v in zip(*per_target))   # each (T, G)
         bound = bm.weight_bound(w_eps[idx, None], ns[None, :], p.eps)     # (T, G)
         out[kind] = {"mix": mix.mean(0), "erm": erm.mean(0), "bound": bound.mean(0),
                      "cum": cum.mean(0), "ball": ball.mean(0),
@@ -124,13 +220,13 @@ def _measure(rng, p: UniversalityLensParams, h: int, noise) -> dict:
 
 
 def run(p: UniversalityLensParams, ctx: RunContext) -> Iterator[Metric | Note | Table]:
+    from paramlab.engines.stats.bayes_mixture import draw_sequences
+
     ns = n_grid(p)
     yield Note(f"M={p.M} random tanh networks on {{-1,1}}^{p.d}, widths {p.h_narrow} and "
                f"{p.h_wide}, beta={p.beta}, readout {p.readout} (scale_max {p.scale_max}), "
                f"eps={p.eps}; {p.targets} simple + {p.targets} complex targets from "
                f"{p.candidates} candidates, {p.reps} draws each, n in {ns}")
-    from paramlab.engines.stats.bayes_mixture import draw_sequences
-
     # one noise stream (inputs x_t, uniforms u_t with y_t = [u_t < p0(x_t)]) for every
     # target and width: the widths and the target kinds are compared on the same draws
     noise = draw_sequences(ctx.rng, 2**p.d, ns[-1], (p.targets, p.reps))
@@ -256,18 +352,24 @@ SCENARIO = Scenario(
                   "hypotheses within KL eps of the truth; it does not grow with the class size "
                   "or parameter count, so simple (heavy) truths are learned from few samples.",
     paper_rows=(
-        PaperRow("mixture regret vs the weight bound", "<= -log w_eps/n + eps", "ratio",
-                 "main theorem (regret bound)",
+        PaperRow("mixture regret vs the weight bound -log w_eps(theta0)/n + eps",
+                 "<= 1 (bound; no numbers reported)", "regret / bound",
+                 "main result (non-uniform regret bound)",
                  "(1) mixture regret / bound (-log w_eps/n + eps), worst n, target, width"),
-        PaperRow("mixture vs ERM at small n", "not reported (mixture does not overfit)",
-                 "ratio", "discussion",
+        PaperRow("cumulative regret per sample vs the bound", "<= 1 (theorem)",
+                 "regret / bound", "main result (online / cumulative form)",
+                 "theorem: cumulative regret per sample / bound, worst (holds in "
+                 "expectation by construction)"),
+        PaperRow("mixture vs ERM regret at small n", "not reported (the mixture does not "
+                 "overfit)", "ratio", "discussion",
                  "(2) mixture / ERM regret, worst over n <= 32, targets, widths"),
-        PaperRow("simple vs complex target regret", "not reported (simple needs fewer samples)",
-                 "ratio", "discussion of model simplicity",
+        PaperRow("simple vs complex target regret", "not reported (simple = large weight "
+                 "needs fewer samples)", "ratio", "discussion of model simplicity",
                  "(3) simple / complex mixture regret, worst of n = 8, 32 and widths"),
-        PaperRow("effect of over-parametrisation", "not reported (none: weight, not size)",
-                 "ratio", "abstract",
-                 "(4) simple-target regret, wide vs narrow (larger / smaller), worst of n = 8, 32"),
+        PaperRow("effect of over-parametrisation on the regret", "not reported (none: the "
+                 "weight, not the size, sets it)", "ratio (larger / smaller)", "abstract",
+                 "(4) simple-target regret, wide vs narrow (larger / smaller), worst of "
+                 "n = 8, 32"),
     ),
     status="reproduces",
 )
