@@ -63,11 +63,11 @@ mixture's small-n predictive is still spread over the prior). (1) and (4) still 
 Measured on quick, seeds 0-19: FAIL 20/20 (test: quick seed 0).
 
 Measured, seeds 0-19 (2-core box shared with other jobs; wall s per run in brackets):
-  quick   (M = 5000, reps = 40)  20/20 PASS [2.0-6.9 s]. (1) worst regret/bound
+  quick   (M = 5000, reps = 40)  20/20 PASS [1.4-3.3 s]. (1) worst regret/bound
           0.34-0.43; (2) worst mixture/ERM 0.50-0.74; (3) 0.24-0.39; (4) 1.00-1.33.
           Mixture regret simple n = 8 / 32: 0.043-0.061 / 0.019-0.032; complex 0.17-0.30 /
           0.073-0.108; ERM on the simple target 1.21-1.49 / 0.19-0.26.
-  default (M = 20000, reps = 50) 20/20 PASS [7-35 s; 7-13 s when the box was quiet].
+  default (M = 20000, reps = 50) 20/20 PASS [6.4-13.1 s; peak memory ~470 MB].
           (1) 0.35-0.43; (2) 0.44-0.63; (3) 0.19-0.35; (4) 1.00-1.15; theorem row
           0.61-0.80; -log w simple/complex 0.20-0.21; eps-ball mass at n = 512: 1.00.
           w_eps simple 0.125-0.138 (both widths), complex 5e-5 = 1/M. Mixture regret,
@@ -75,6 +75,8 @@ Measured, seeds 0-19 (2-core box shared with other jobs; wall s per run in brack
           0.018-0.032; complex n = 8: 0.16-0.30, n = 32: 0.087-0.135; ERM simple n = 8:
           1.37-1.81, n = 32: 0.24-0.34 (the mixture 30x / 10x better); bound simple
           0.30 / 0.11, complex 1.29 / 0.36 (the spec's numbers).
+  quick, seeds 20-39 (not used for any choice): 20/20 PASS; (2) 0.44-0.69, (3) 0.21-0.39,
+          (4) 1.02-1.39.
 
 Worlds tried (all with the world above unless said):
   - spec prototype, 1 simple + 1 complex target, 20 independent draws, M = 20000, seeds
