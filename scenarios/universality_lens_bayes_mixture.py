@@ -257,7 +257,11 @@ def run(p: UniversalityLensParams, ctx: RunContext) -> Iterator[Metric | Note | 
             step += 1
         if ctx.should_stop():
             return
-    yield Table("prior weight", rows=[f"{w} {k}" for w in WIDTHS for k in CLASSES],
+    neg_log_w = {(wn, k): v[1] for (wn, k), v in zip(
+        [(wn, k) for wn in WIDTHS for k in CLASSES], weights)}
+    yield Table("prior weight", rows=list(CLASSES), columns=list(WIDTHS),
+                cells=[[neg_log_w[(wn, k)] for wn in WIDTHS] for k in CLASSES])
+    yield Table("targets", rows=[f"{wn} {k}" for wn in WIDTHS for k in CLASSES],
                 columns=["w_eps", "-log w_eps", "range of f"], cells=weights)
 
 
@@ -289,10 +293,11 @@ def check(history: History, p: UniversalityLensParams) -> Verdict:
     wide_vs_narrow = [ratio(val("wide", "mix_simple", n), val("narrow", "mix_simple", n))
                       for n in read]
     width_spread = maximum([max(r, 1.0 / r) if r > 0 else float("inf") for r in wide_vs_narrow])
-    table = history.tables.get("prior weight")
-    neg_log_w = dict(zip(table.rows, (row[1] for row in table.cells))) if table else {}
-    weight_gap = maximum([ratio(neg_log_w.get(f"{w} simple", float("nan")),
-                                neg_log_w.get(f"{w} complex", float("nan"))) for w in WIDTHS])
+    table = history.tables.get("prior weight")  # -log w_eps, rows: kinds, columns: widths
+    neg_log_w = ({(w, k): row[j] for k, row in zip(table.rows, table.cells)
+                  for j, w in enumerate(table.columns)} if table else {})
+    weight_gap = maximum([ratio(neg_log_w.get((w, "simple"), float("nan")),
+                                neg_log_w.get((w, "complex"), float("nan"))) for w in WIDTHS])
     ball_end = minimum([val(w, "ball_simple", ns[-1]) for w in WIDTHS])
     criteria = (
         Criterion.at_most("(1) mixture regret / bound (-log w_eps/n + eps), worst n, target, "
@@ -342,7 +347,7 @@ SCENARIO = Scenario(
         Panel("posterior mass on the eps-ball vs n",
               series=tuple(f"{w}_ball_{k}" for w in WIDTHS for k in CLASSES), x="n",
               logx=True, xlabel="training samples n", labels=_labels()),
-        Panel("prior weight of the targets (-log w_eps)", kind="bars", table="prior weight"),
+        Panel("-log w_eps of the targets, per width", kind="bars", table="prior weight"),
     ),
     presets={"quick": {"M": 5000, "reps": 40}},
     watch=("narrow_mix_simple",),
