@@ -63,7 +63,7 @@ mixture's small-n predictive is still spread over the prior). (1) and (4) still 
 Measured on quick, seeds 0-19: FAIL 20/20 (test: quick seed 0).
 
 Measured, seeds 0-19 (2-core box shared with other jobs; wall s per run in brackets):
-  quick   (M = 5000, reps = 40)  20/20 PASS [1.4-3.3 s]. (1) worst regret/bound
+  quick   (M = 5000, reps = 40)  20/20 PASS [1.4-3.4 s]. (1) worst regret/bound
           0.34-0.43; (2) worst mixture/ERM 0.50-0.74; (3) 0.24-0.39; (4) 1.00-1.33.
           Mixture regret simple n = 8 / 32: 0.043-0.061 / 0.019-0.032; complex 0.17-0.30 /
           0.073-0.108; ERM on the simple target 1.21-1.49 / 0.19-0.26.
