@@ -294,4 +294,17 @@ BUILTIN: tuple[ScenarioMeta, ...] = (
               "epochs gives a worse validation loss than fresh tokens, more so with fewer "
               "unique tokens and larger models; dropout largely mitigates it.",
     ),
+    ScenarioMeta(
+        id="universality-lens-bayes-mixture",
+        title="A Bayes mixture's regret is set by the target's prior weight, not by width",
+        theme="over-parameterization",
+        paper=Paper(
+            title="The Universality Lens: Why Even Highly Over-Parametrized Models Learn Well",
+            authors="Meir Feder, Ruediger Urbanke, Yaniv Fogel",
+            year=2025, arxiv="2506.07661"),
+        claim="A Bayesian mixture over a huge hypothesis class has regret about "
+              "-log w_eps(theta0)/n + eps, set by the prior weight of hypotheses near the "
+              "truth, not by the class size or parameter count: simple truths are learned "
+              "from few samples, and the mixture does not overfit where ERM does.",
+    ),
 )

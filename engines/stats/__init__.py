@@ -6,5 +6,7 @@ of token sets), `bandits` (loss-feedback bandits), `halfspaces` (halfspace learn
 teachers), `climate` (a toy ClimateBench and linear pattern scaling), `linear_iv`
 (linear SEMs with hidden confounders: exact covariances, ERM and IV-like regression,
 outcome-invariant augmentation), `particles` (particle filters with entropic annealing),
-`pass_at_k` (exact pass@k and the unbiased pass@k estimator from sampled answers).
+`pass_at_k` (exact pass@k and the unbiased pass@k estimator from sampled answers),
+`bayes_mixture` (Bayes mixtures over a finite class of conditional Bernoulli models, their
+log-loss regret and the prior-weight bound; a Monte-Carlo class of random tanh networks).
 """
