@@ -60,34 +60,6 @@ class History:
                 self.notes.append(event.text)
             self.version += 1
 
-    def add_values(self, step: float, values: dict[str, float]) -> None:
-        """`add(Metric(step, values))` for values already known to be numbers (a record's
-        reader streams into a history this way)."""
-        with self._lock:
-            self.last_step = step
-            steps, vals, cap = self._steps, self._values, self.cap
-            for name, value in values.items():
-                xs = steps.get(name)
-                if xs is None:
-                    xs = steps[name] = array("d")
-                    vals[name] = array("d")
-                xs.append(step)
-                vals[name].append(value)
-                if cap is not None and len(xs) >= cap:
-                    steps[name], vals[name] = _compact(xs, vals[name])
-                    self.decimated = True
-            self.version += 1
-
-    def capped(self, cap: int) -> History:
-        """A copy of this history holding at most `cap` points per series (decimated as a
-        capped history decimates), for display."""
-        h = History(cap=cap)
-        with self._lock:
-            cols = {n: (self._steps[n], self._values[n]) for n in self._steps}
-            h.merge(cols, self.tables.values(), list(self.notes), n_events=self.version,
-                    last_step=self.last_step)
-        return h
-
     def merge(self, columns: dict[str, tuple[array, array]], tables: Iterable[Table] = (),
               notes: Iterable[str] = (), n_events: int = 0,
               last_step: float | None = None) -> None:

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from paramlab.console.core.reading import read_record
+from paramlab.console.core.reading import ColumnHistory, read_record
 from paramlab.console.core.records import RecordError
 from paramlab.console.core.runner import Runner
 from paramlab.scenarios.history import History
@@ -26,7 +26,7 @@ def test_record_round_trip_rebuilds_the_same_history(record):
 
 
 def test_streaming_a_record_into_a_history_keeps_no_event_list(record):
-    streamed = History()
+    streamed = ColumnHistory()
     rec = read_record(record.path, into=streamed)
     assert rec.events == [] and rec.n_events == len(read_record(record.path).events)
     for name in ("loss", "acc"):
@@ -40,13 +40,13 @@ def test_a_wrong_typed_metric_line_is_skipped_when_streamed(record):
     i = next(k for k, x in enumerate(lines) if '"type":"metric"' in x)
     lines[i] = lines[i].replace('"values":{', '"values":{"bad":"x",', 1)
     record.path.write_text("\n".join(lines) + "\n")
-    streamed = History()
+    streamed = ColumnHistory()
     rec = read_record(record.path, into=streamed)
     assert rec.skipped == 1 and "bad" not in streamed
 
 
 def test_a_capped_copy_keeps_at_most_cap_points_and_the_ends():
-    h = History()
+    h = ColumnHistory()
     for t in range(1000):
         h.add_values(float(t), {"loss": 1.0 / (t + 1)})
     c = h.capped(64)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+from array import array
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,7 +16,7 @@ from typing import Any
 import orjson
 
 from paramlab.scenarios.base import Event, Metric, Note, Table, Verdict
-from paramlab.scenarios.history import History
+from paramlab.scenarios.history import History, _compact
 
 from .records import FORMAT_VERSION, RecordError, RunFooter, _line
 
@@ -160,10 +161,43 @@ def _lines(fh) -> Iterator[str | None]:
         yield line
 
 
+class ColumnHistory(History):
+    """A History that a record's reader fills column by column (here, not in
+    scenarios/history.py, whose source is part of every scenario's results hash)."""
+
+    def add_values(self, step: float, values: dict[str, float]) -> None:
+        """`add(Metric(step, values))` for values already known to be numbers (a record's
+        reader streams into a history this way)."""
+        with self._lock:
+            self.last_step = step
+            steps, vals, cap = self._steps, self._values, self.cap
+            for name, value in values.items():
+                xs = steps.get(name)
+                if xs is None:
+                    xs = steps[name] = array("d")
+                    vals[name] = array("d")
+                xs.append(step)
+                vals[name].append(value)
+                if cap is not None and len(xs) >= cap:
+                    steps[name], vals[name] = _compact(xs, vals[name])
+                    self.decimated = True
+            self.version += 1
+
+    def capped(self, cap: int) -> History:
+        """A copy of this history holding at most `cap` points per series (decimated as a
+        capped history decimates), for display."""
+        h = History(cap=cap)
+        with self._lock:
+            cols = {n: (self._steps[n], self._values[n]) for n in self._steps}
+            h.merge(cols, self.tables.values(), list(self.notes), n_events=self.version,
+                    last_step=self.last_step)
+        return h
+
+
 _NUMBER_TYPES = (int, float)
 
 
-def _metric_into(obj: dict[str, Any], history: History) -> None:
+def _metric_into(obj: dict[str, Any], history: ColumnHistory) -> None:
     """A metric line's object straight into a history's columns (no Metric object):
     the replay of a long record streams at the speed of the JSON parser."""
     values = obj["values"]
@@ -179,7 +213,7 @@ def _metric_into(obj: dict[str, Any], history: History) -> None:
 
 
 def read_record(path: str | os.PathLike, *, header_only: bool = False,
-                into: History | None = None) -> Record:
+                into: ColumnHistory | None = None) -> Record:
     """The record at `path`. RecordError when it has no readable header; lines that are
     corrupt, truncated, too long or of the wrong shape are skipped and counted. With
     `into`, events go into that History as they are read and are not kept in the Record

@@ -15,7 +15,7 @@ from paramlab.scenarios.base import Params, Scenario, Verdict
 from paramlab.scenarios.history import History
 
 from .inputs import InputError
-from .reading import Record, read_record
+from .reading import ColumnHistory, Record, read_record
 from .records import RecordError
 
 SAME, DIFFERS, INCOMPLETE, NOT_CHECKED = "same", "differs", "incomplete", "not checked"
@@ -53,7 +53,7 @@ def replay(path: str | os.PathLike,
            load: Callable[[str], Scenario] = registry.load) -> Replay:
     """Replay the record at `path`; InputError (one line) when it cannot be: no such
     file, not a record, unknown scenario, recorded params no longer valid."""
-    history = History()
+    history = ColumnHistory()
     try:
         rec = read_record(path, into=history)
     except RecordError as exc:

@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from paramlab.console.core.execute import CANCELLED, DIVERGED, DONE, FAILED, one_line
-from paramlab.console.core.reading import read_footer, read_record
+from paramlab.console.core.reading import ColumnHistory, read_footer, read_record
 from paramlab.console.core.records import RecordError, new_run_id, now_iso, runs_dir, write_lines
 from paramlab.scenarios import registry
 from paramlab.scenarios.base import Panel, Scenario
@@ -404,7 +404,7 @@ class Sweep:
                 footer = read_footer(path)
                 if not footer or footer.get("status") not in COMPLETE:
                     continue
-                history = History()
+                history = ColumnHistory()
                 read_record(path, into=history)
             except (RecordError, OSError):
                 continue
