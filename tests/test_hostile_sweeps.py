@@ -166,3 +166,38 @@ def test_a_running_sweep_journals_changes_and_compacts_them_at_its_end(made, tmp
     got = read_manifest(d)
     assert got["points"][0] == done and got["points"][1]["status"] == "running"
     assert got["points"][2]["status"] == "pending" and got["state"] == "running"
+
+
+def test_a_full_disk_mid_sweep_stops_it_in_one_line_and_it_resumes(tmp_path, capsys,
+                                                                   monkeypatch):
+    import errno
+
+    from paramlab.console.core.sweeps import manifest as mf
+
+    d = tmp_path / "sw"
+    real_write = mf._write
+    calls = {"n": 0}
+
+    def full_after_create(tmp, obj, items):
+        calls["n"] += 1
+        if calls["n"] > 1:  # the sweep's folder fills up after it was created
+            with open(tmp, "wb") as fh:
+                fh.write(b"{")  # a partial temp file, as a write cut short leaves
+            raise OSError(errno.ENOSPC, "No space left on device")
+        real_write(tmp, obj, items)
+
+    def journal_full(self, lines):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(mf, "_write", full_after_create)
+    monkeypatch.setattr(mf.Journal, "append", journal_full)
+    code = main(["sweep", MS, "--set", "T=100", "--set", "m=200", "--set", "n=10",
+                 "--seeds", "0-5", "--workers", "1", "--sweep-dir", str(d), "--no-plots"])
+    err = capsys.readouterr().err
+    assert code == 3 and "Traceback" not in err
+    assert "sweep stopped: cannot write to" in err and f"--resume {d}" in err
+    assert not list(d.glob(".*.tmp"))  # no temp file left
+    monkeypatch.undo()  # room made
+    assert main(["sweep", "--resume", str(d), "--no-plots"]) in (0, 1)
+    m = json.loads((d / "sweep.json").read_text())
+    assert all(p["status"] == "done" for p in m["points"])

@@ -212,6 +212,11 @@ def write_lines(path: Path, lines: list[bytes]) -> None:
     """Write a whole record (a RecordBuffer's lines) to a new file, synced."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "xb") as fh:
-        fh.write(b"\n".join(lines) + b"\n")
-        fh.flush()
-        os.fsync(fh.fileno())
+        try:
+            fh.write(b"\n".join(lines) + b"\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+        except BaseException:  # e.g. a full disk: leave no half record behind
+            fh.close()
+            os.remove(path)
+            raise

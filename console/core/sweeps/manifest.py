@@ -34,6 +34,18 @@ def write_json_atomic(path: Path, obj: dict[str, Any],
     """`obj` as JSON into `path` (temp file, fsync, rename). `items` = (key, iterable)
     adds a list under `key` streamed one element per line, never held whole in memory."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        _write(tmp, obj, items)
+    except BaseException:
+        try:
+            os.remove(tmp)  # a full disk leaves no half-written temp file behind
+        except OSError:
+            pass
+        raise
+    os.replace(tmp, path)
+
+
+def _write(tmp: Path, obj: dict[str, Any], items: tuple[str, Iterable[Any]] | None) -> None:
     with open(tmp, "wb") as fh:
         if items is None:
             fh.write(dumps(obj, indent=True) + b"\n")
@@ -49,7 +61,6 @@ def write_json_atomic(path: Path, obj: dict[str, Any],
             fh.write(b"\n]}\n")
         fh.flush()
         os.fsync(fh.fileno())
-    os.replace(tmp, path)
 
 
 def read_manifest(directory: str | os.PathLike) -> dict[str, Any]:

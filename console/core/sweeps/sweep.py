@@ -256,6 +256,13 @@ class Sweep:
 
                 executor = make_executor("pool", workers=workers)
             self._loop(executor, on_point, retry_failed)
+        except OSError as exc:  # the sweep folder cannot be written (disk full, gone)
+            self.error = self._cannot_write(exc)
+            with self._lock:
+                self.manifest["state"] = "interrupted"
+                for p in self.points:
+                    if p.status == RUNNING:
+                        p.status = PENDING
         except Exception:
             self.error = traceback.format_exc()
             with self._lock:
@@ -269,13 +276,21 @@ class Sweep:
                     executor.close()
             finally:
                 with self._lock:
-                    self._write_manifest()
+                    try:
+                        self._write_manifest()
+                    except OSError as exc:  # the folder keeps its last good state
+                        self.error = self.error or self._cannot_write(exc)
                 lock.close()
                 self._cancel.clear()  # a later run() starts afresh
                 self._done.set()
         if self.error:
             raise SweepError(self.error.strip().splitlines()[-1])
         return self.state
+
+    def _cannot_write(self, exc: OSError) -> str:
+        why = exc.strerror or str(exc)
+        return (f"sweep stopped: cannot write to {self.directory} ({why}); finished points "
+                f"are kept: make room, then paramlab sweep --resume {self.directory}")
 
     def _run_in_thread(self, *args: Any, **kwargs: Any) -> None:
         try:
