@@ -29,6 +29,7 @@ class SweepToyParams(Params):
     sleep: float = param(0.0, range=(0.0, 1.0), help="seconds to sleep per step")
     exit_at: int = param(-1, range=(-1, 1_000_000),
                          help="end the whole process (os._exit) at this step (-1: never)")
+    wall: int = param(0, range=(0, 1), help="1: also record the wall clock (time.time())")
 
 
 def run(p: SweepToyParams, ctx):
@@ -42,7 +43,7 @@ def run(p: SweepToyParams, ctx):
 
             os._exit(3)  # a crash that no exception handler sees
         loss = math.nan if t == p.nan_at else p.scale / (t + 1) + 0.01 * ctx.rng.random()
-        yield Metric(t, {"loss": loss})
+        yield Metric(t, {"loss": loss, "wall": time.time()} if p.wall else {"loss": loss})
         if p.sleep:
             time.sleep(p.sleep)
         if ctx.should_stop():
