@@ -5,6 +5,7 @@ Only regular files are read, and no line longer than MAX_LINE is held."""
 
 from __future__ import annotations
 
+import io
 import json
 import os
 from array import array
@@ -125,9 +126,10 @@ def _loads(line: str) -> Any:
         return json.loads(line)  # NaN / Infinity written by Python's json
 
 
-def _open(path: Path):
+def _open(path: Path, binary: bool = False):
     """A record opened for reading: regular files only (a FIFO would block, a device
-    never ends), as RecordError otherwise."""
+    never ends), as RecordError otherwise. `binary`: lines come as bytes (the JSON parser
+    takes them as they are: no decoding pass)."""
     try:
         st = path.stat()
     except FileNotFoundError:
@@ -141,20 +143,21 @@ def _open(path: Path):
     if not stat_.S_ISREG(st.st_mode):
         raise RecordError(f"{path}: not a regular file, not a record")
     try:
-        return open(path, encoding="utf-8", errors="replace")
+        return open(path, "rb") if binary else open(path, encoding="utf-8", errors="replace")
     except OSError as exc:
         raise RecordError(f"{path}: cannot read ({exc.strerror})") from None
 
 
-def _lines(fh) -> Iterator[str | None]:
-    """The file's lines, each at most MAX_LINE characters; None for a longer one (the
-    rest of it is read past, never held)."""
+def _lines(fh) -> Iterator[Any]:
+    """The file's lines (str, or bytes from a binary file), each at most MAX_LINE long;
+    None for a longer one (the rest of it is read past, never held)."""
+    nl = "\n" if isinstance(fh, io.TextIOBase) else b"\n"
     while True:
         line = fh.readline(MAX_LINE)
         if not line:
             return
-        if len(line) >= MAX_LINE and not line.endswith("\n"):
-            while (more := fh.readline(MAX_LINE)) and not more.endswith("\n"):
+        if len(line) >= MAX_LINE and not line.endswith(nl):
+            while (more := fh.readline(MAX_LINE)) and not more.endswith(nl):
                 pass
             yield None
             continue
@@ -219,8 +222,8 @@ def read_record(path: str | os.PathLike, *, header_only: bool = False,
     `into`, events go into that History as they are read and are not kept in the Record
     (a long record then costs its columns, not a list of event objects)."""
     path = Path(path)
-    with _open(path) as fh:
-        first = next(_lines(fh), None) or ""
+    with _open(path, binary=True) as fh:
+        first = next(_lines(fh), None) or b""
         try:
             header = _loads(first)
         except _BAD:
@@ -244,7 +247,9 @@ def read_record(path: str | os.PathLike, *, header_only: bool = False,
                 obj = _loads(line)
                 kind = obj["kind"]
                 if kind == "event":
-                    t = _number(obj.get("t", 0.0))
+                    t = obj.get("t", 0.0)
+                    if type(t) not in _NUMBER_TYPES:
+                        raise TypeError("t: not a number")
                     if into is None:
                         rec.events.append(parse_event(obj))
                         rec.times.append(t)
