@@ -58,6 +58,14 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("path")
     s.add_argument("--width", type=int, default=None, help="plot width (default: terminal)")
 
+    s = sub.add_parser("watch", help="follow a run's record as it grows (e.g. over SSH), "
+                                      "then re-check it")
+    s.add_argument("path", nargs="?", default=None,
+                   help="a record, or a runs folder to follow its newest record "
+                        "(default ./runs or $PARAMLAB_RUNS)")
+    s.add_argument("--interval", type=float, default=0.5, help="seconds between reads")
+    s.add_argument("--width", type=int, default=None, help="plot width (default: terminal)")
+
     s = sub.add_parser("runs", help="table of recorded runs")
     s.add_argument("--runs-dir", default=None)
     s.add_argument("--json", action="store_true")

@@ -165,6 +165,66 @@ def cmd_replay(args) -> int:
     return EXIT_OK if r.verdict.passed else EXIT_CHECK_FAILED
 
 
+def cmd_watch(args) -> int:
+    """Follow a record until its footer arrives (then print it as `replay` does), or
+    until its writer is gone without one (exit 3)."""
+    import time
+    from pathlib import Path
+    from types import SimpleNamespace
+
+    from paramlab.console.cli.progress import ProgressLine
+    from paramlab.console.core.follow import ABANDONED, Follow, newest_record
+    from paramlab.console.core.inputs import InputError
+    from paramlab.console.core.records import RecordError, runs_dir
+
+    if not 0.05 <= args.interval <= 60:
+        raise InputError("--interval: expected seconds in [0.05, 60]")
+    target = Path(args.path).expanduser() if args.path else runs_dir(None)
+    try:
+        path = newest_record(target) if target.is_dir() else target
+        follow = Follow(path)
+    except RecordError as exc:
+        raise InputError(str(exc)) from None
+    progress = ProgressLine()
+    start = time.monotonic()
+    sc = None
+    try:
+        while True:
+            try:
+                follow.poll()
+            except RecordError as exc:
+                raise InputError(str(exc)) from None
+            rec = follow.record
+            if rec is not None and sc is None:
+                sc = load_scenario(rec.scenario)
+                print(f"watching {path}: {rec.scenario}, seed {rec.header.get('seed')}, "
+                      f"preset {rec.header.get('preset', '?')}", file=sys.stderr)
+            if follow.finished:
+                break
+            state = follow.writer_state() if rec is not None else "starting"
+            if sc is not None:
+                params = sc.params.build(rec.header.get("params", {}))
+                progress.update(SimpleNamespace(
+                    step=follow.history.last_step, total=sc.total_steps(params),
+                    scenario=sc, scenario_id=rec.scenario, history=follow.history,
+                    status=state, elapsed=rec.last_t or 0.0))
+            if state == ABANDONED:
+                follow.poll()  # what it wrote last
+                if not follow.finished:
+                    print(f"\n{path}: the run's process is gone and its record has no "
+                          f"footer (killed?); `paramlab replay {path}` shows what it recorded",
+                          file=sys.stderr)
+                    return EXIT_RUN_FAILED
+                break
+            if rec is None and time.monotonic() - start > 30:
+                raise InputError(f"{path}: no header line after 30 s: not a run record")
+            time.sleep(args.interval)
+    finally:
+        follow.close()
+    print(file=sys.stderr)
+    return cmd_replay(SimpleNamespace(path=str(path), width=args.width))
+
+
 def cmd_runs(args) -> int:
     from paramlab.console.core.reading import record_rows
     from paramlab.console.core.records import runs_dir

@@ -11,6 +11,7 @@ the record's footer says what happened (with the traceback when it failed).
 from __future__ import annotations
 
 import math
+import os
 import threading
 import time
 import traceback
@@ -87,10 +88,13 @@ class RunSpec:
 
     def make_header(self, threads: dict[str, Any] | None = None) -> RunHeader:
         sc = self.scenario
+        import socket
+
+        extra = {"host": socket.gethostname(), "pid": os.getpid(), **self.header}
         return RunHeader(self.run_id, self.scenario_id, self.preset, self.params.to_dict(),
                          int(self.seed), self.device,
                          package_versions(("torch",) if sc.uses_torch else ()),
-                         threads=threads, **self.header)
+                         threads=threads, **extra)
 
 
 @dataclass

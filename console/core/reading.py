@@ -224,48 +224,59 @@ def read_record(path: str | os.PathLike, *, header_only: bool = False,
     path = Path(path)
     with _open(path, binary=True) as fh:
         first = next(_lines(fh), None) or b""
-        try:
-            header = _loads(first)
-        except _BAD:
-            header = None
-        problem = _check_header(header)
-        if problem:
-            raise RecordError(f"{path}: not a paramlab run record ({problem})")
-        if header.get("format", 1) > FORMAT_VERSION:
-            raise RecordError(f"{path}: record format {header.get('format')} is newer than "
-                              f"this paramlab reads ({FORMAT_VERSION}); upgrade paramlab")
-        rec = Record(path, header)
+        rec = Record(path, check_header(path, first))
         if header_only:
             return rec
         for line in _lines(fh):
-            if line is None:
-                rec.skipped += 1
-                continue
-            if not line.strip():
-                continue
-            try:
-                obj = _loads(line)
-                kind = obj["kind"]
-                if kind == "event":
-                    t = obj.get("t", 0.0)
-                    if type(t) not in _NUMBER_TYPES:
-                        raise TypeError("t: not a number")
-                    if into is None:
-                        rec.events.append(parse_event(obj))
-                        rec.times.append(t)
-                    elif obj["type"] == "metric":
-                        _metric_into(obj, into)
-                    else:
-                        into.add(parse_event(obj))
-                    rec.n_events += 1
-                    rec.last_t = t
-                elif kind == "footer":
-                    rec.footer = _check_footer(obj)
-                else:
-                    raise ValueError(kind)
-            except _BAD:
-                rec.skipped += 1
+            take_line(rec, line, into)
     return rec
+
+
+def take_line(rec: Record, line: Any, into: ColumnHistory | None = None) -> None:
+    """One line after the header into `rec` (and `into`): an event, the footer, or a
+    skipped line (None: too long; corrupt; of the wrong shape)."""
+    if line is None:
+        rec.skipped += 1
+        return
+    if not line.strip():
+        return
+    try:
+        obj = _loads(line)
+        kind = obj["kind"]
+        if kind == "event":
+            t = obj.get("t", 0.0)
+            if type(t) not in _NUMBER_TYPES:
+                raise TypeError("t: not a number")
+            if into is None:
+                rec.events.append(parse_event(obj))
+                rec.times.append(t)
+            elif obj["type"] == "metric":
+                _metric_into(obj, into)
+            else:
+                into.add(parse_event(obj))
+            rec.n_events += 1
+            rec.last_t = t
+        elif kind == "footer":
+            rec.footer = _check_footer(obj)
+        else:
+            raise ValueError(kind)
+    except _BAD:
+        rec.skipped += 1
+
+
+def check_header(path: Path, first: Any) -> dict[str, Any]:
+    """The header object of a record's first line, or RecordError (one line)."""
+    try:
+        header = _loads(first)
+    except _BAD:
+        header = None
+    problem = _check_header(header)
+    if problem:
+        raise RecordError(f"{path}: not a paramlab run record ({problem})")
+    if header.get("format", 1) > FORMAT_VERSION:
+        raise RecordError(f"{path}: record format {header.get('format')} is newer than "
+                          f"this paramlab reads ({FORMAT_VERSION}); upgrade paramlab")
+    return header
 
 
 def iter_events(path: str | os.PathLike) -> Iterator[Event]:

@@ -98,6 +98,7 @@ class RunHeader:
     point: str | None = None
     host: str | None = None
     threads: dict[str, Any] | None = None  # what the thread policy set (core/threads)
+    pid: int | None = None  # the writing process: `watch` tells running from abandoned
 
     def to_dict(self) -> dict[str, Any]:
         d = {k: v for k, v in dataclasses.asdict(self).items() if v is not None}

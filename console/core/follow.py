@@ -1,0 +1,93 @@
+"""Following a record as it grows (`paramlab watch`, e.g. over SSH on a GPU box while the
+run goes on elsewhere): only complete lines are read, each as the reader reads a record;
+a record without a footer is "running" while its writer is alive, else "abandoned"."""
+
+from __future__ import annotations
+
+import os
+import socket
+from pathlib import Path
+
+from .reading import MAX_LINE, ColumnHistory, Record, _open, check_header, take_line
+from .records import RecordError
+
+RUNNING, ABANDONED, UNKNOWN = "running", "abandoned", "unknown"
+
+
+class Follow:
+    """A record read incrementally: `poll()` takes what was appended since the last call
+    (complete lines only) into `history`; `record` holds header, footer and counts."""
+
+    def __init__(self, path: str | os.PathLike) -> None:
+        self.path = Path(path)
+        self._fh = _open(self.path, binary=True)
+        self._buf = b""
+        self.history = ColumnHistory()
+        self.record: Record | None = None  # once the header line is complete
+
+    def close(self) -> None:
+        self._fh.close()
+
+    def poll(self) -> int:
+        """Read the lines appended since the last poll; returns how many were taken.
+        RecordError when the first line is not a paramlab record's header."""
+        data = self._fh.read()
+        if not data:
+            return 0
+        self._buf += data
+        *lines, self._buf = self._buf.split(b"\n")
+        if len(self._buf) > MAX_LINE:  # a line that never ends: not a record's
+            self._buf = b""
+            if self.record is not None:
+                self.record.skipped += 1
+        n = 0
+        for line in lines:
+            if self.record is None:
+                self.record = Record(self.path, check_header(self.path, line))
+                continue
+            take_line(self.record, line if len(line) < MAX_LINE else None, self.history)
+            n += 1
+        return n
+
+    @property
+    def finished(self) -> bool:
+        return self.record is not None and self.record.footer is not None
+
+    def writer_state(self) -> str:
+        """RUNNING while the writing process is alive (same host only), ABANDONED when it
+        is gone without a footer, UNKNOWN when it cannot be told (another host, an older
+        record without a pid)."""
+        h = self.record.header if self.record else {}
+        pid, host = h.get("pid"), h.get("host")
+        if not isinstance(pid, int) or isinstance(pid, bool) or host != socket.gethostname():
+            return UNKNOWN
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return ABANDONED
+        except PermissionError:  # alive, another user's
+            return RUNNING
+        except OSError:
+            return UNKNOWN
+        return _zombie_or_running(pid)
+
+
+def _zombie_or_running(pid: int) -> str:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return RUNNING
+    return ABANDONED if stat[stat.rindex(")") + 2:].startswith("Z") else RUNNING
+
+
+def newest_record(folder: Path) -> Path:
+    """The most recently modified record in a runs folder (RecordError when none)."""
+    from .reading import list_records
+
+    recs = list_records(folder)
+    if not recs:
+        raise RecordError(f"{folder}: no run records here")
+    return max(recs, key=lambda p: p.stat().st_mtime)
+
+
+__all__ = ["ABANDONED", "RUNNING", "UNKNOWN", "Follow", "newest_record"]

@@ -1,0 +1,83 @@
+"""`paramlab watch`: follow a record as it grows, tell a running writer from a dead one
+(issue 13, "follow a run anywhere")."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+
+from paramlab.console.cli import main
+from paramlab.console.core.follow import ABANDONED, RUNNING, Follow
+
+MS = "matrix-sensing-overparam"
+
+
+def header(pid: int | None = None) -> dict:
+    return {"kind": "header", "format": 1, "run_id": "r1", "scenario": MS, "preset": "quick",
+            "params": {}, "seed": 0, "device": "cpu", "started": "2026-01-01T00:00:00+00:00",
+            "host": socket.gethostname(), "pid": pid if pid is not None else os.getpid()}
+
+
+def metric(step: int, loss: float) -> dict:
+    return {"kind": "event", "t": step * 0.01, "type": "metric", "step": step,
+            "values": {"loss_sym": loss}}
+
+
+def line(obj: dict) -> bytes:
+    return json.dumps(obj).encode() + b"\n"
+
+
+def test_follow_takes_complete_lines_only_as_the_record_grows(tmp_path):
+    path = tmp_path / "r.jsonl"
+    path.write_bytes(line(header()) + line(metric(0, 1.0)))
+    f = Follow(path)
+    assert f.poll() == 1 and f.history.series("loss_sym") == ([0.0], [1.0])
+    half = line(metric(1, 0.5))
+    with open(path, "ab") as fh:
+        fh.write(half[:10])  # the writer is mid-line
+    assert f.poll() == 0 and f.history.last_step == 0.0
+    with open(path, "ab") as fh:
+        fh.write(half[10:] + b'{"kind": "event", broken\n')
+    assert f.poll() == 2 and f.history.last_step == 1.0 and f.record.skipped == 1
+    assert not f.finished and f.writer_state() == RUNNING  # this process wrote it
+    f.close()
+
+
+def test_watching_a_record_whose_writer_died_without_a_footer_exits_3(tmp_path, capsys):
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    path = tmp_path / "r.jsonl"
+    path.write_bytes(line(header(dead.pid)) + line(metric(0, 1.0)))
+    f = Follow(path)
+    f.poll()
+    assert f.writer_state() == ABANDONED
+    f.close()
+    assert main(["watch", str(path), "--interval", "0.05"]) == 3
+    assert "the run's process is gone" in capsys.readouterr().err
+
+
+def test_watching_a_live_run_follows_it_to_its_end_and_rechecks_it(tmp_path, capsys):
+    runs = tmp_path / "runs"
+    proc = subprocess.Popen([sys.executable, "-m", "paramlab.console.cli", "run", MS,
+                             "--preset", "quick", "--runs-dir", str(runs)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not list(runs.glob("*.jsonl")):
+            time.sleep(0.02)
+        code = main(["watch", str(runs), "--interval", "0.1", "--width", "60"])
+    finally:
+        proc.wait(60)
+    out = capsys.readouterr()
+    assert code == 0 and "re-checked: same verdict as recorded" in out.out
+    assert f"watching {next(runs.glob('*.jsonl'))}" in out.err
+
+
+def test_watch_rejects_a_bad_interval_and_a_folder_without_records(tmp_path, capsys):
+    assert main(["watch", str(tmp_path), "--interval", "0"]) == 2
+    assert main(["watch", str(tmp_path)]) == 2
+    assert "no run records here" in capsys.readouterr().err
