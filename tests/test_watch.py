@@ -81,3 +81,22 @@ def test_watch_rejects_a_bad_interval_and_a_folder_without_records(tmp_path, cap
     assert main(["watch", str(tmp_path), "--interval", "0"]) == 2
     assert main(["watch", str(tmp_path)]) == 2
     assert "no run records here" in capsys.readouterr().err
+
+
+def test_a_record_whose_writer_is_alive_is_running_and_gets_no_verdict(tmp_path, capsys):
+    from paramlab.console.core.reading import record_rows
+    from paramlab.console.core.replay import STILL_RUNNING, replay
+
+    path = tmp_path / "r.jsonl"  # written "by" this live process, no footer yet
+    path.write_bytes(line(header()) + b"".join(line(metric(t, 1.0 / (t + 1)))
+                                               for t in range(5)))
+    r = replay(path)
+    assert r.comparison == STILL_RUNNING and r.verdict is None
+    assert record_rows(tmp_path)[0]["status"] == "running"
+    assert main(["replay", str(path)]) == 0
+    assert "still running" in capsys.readouterr().out
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    path.write_bytes(line(header(dead.pid)) + line(metric(0, 1.0)))
+    assert replay(path).comparison == "incomplete"  # its writer is gone: interrupted
+    assert record_rows(tmp_path)[0]["status"] == "incomplete"

@@ -133,7 +133,13 @@ def cmd_run(args) -> int:
 
 
 def cmd_replay(args) -> int:
-    from paramlab.console.core.replay import DIFFERS, INCOMPLETE, NOT_CHECKED, replay
+    from paramlab.console.core.replay import (
+        DIFFERS,
+        INCOMPLETE,
+        NOT_CHECKED,
+        STILL_RUNNING,
+        replay,
+    )
     from paramlab.console.render.text import format_verdict, render_panels
 
     r = replay(args.path)
@@ -148,6 +154,9 @@ def cmd_replay(args) -> int:
     for note in r.history.notes:
         print(f"note: {note}")
     print()
+    if r.comparison == STILL_RUNNING:
+        print(f"{r.note} {args.path}")
+        return EXIT_OK
     if r.comparison == NOT_CHECKED:
         print(format_verdict(None, sc, rec.status, (rec.footer or {}).get("reason", "")))
         return EXIT_RUN_FAILED

@@ -5,13 +5,10 @@ a record without a footer is "running" while its writer is alive, else "abandone
 from __future__ import annotations
 
 import os
-import socket
 from pathlib import Path
 
 from .reading import MAX_LINE, ColumnHistory, Record, _open, check_header, take_line
-from .records import RecordError
-
-RUNNING, ABANDONED, UNKNOWN = "running", "abandoned", "unknown"
+from .records import ABANDONED, RUNNING, UNKNOWN, RecordError, writer_state
 
 
 class Follow:
@@ -54,30 +51,7 @@ class Follow:
         return self.record is not None and self.record.footer is not None
 
     def writer_state(self) -> str:
-        """RUNNING while the writing process is alive (same host only), ABANDONED when it
-        is gone without a footer, UNKNOWN when it cannot be told (another host, an older
-        record without a pid)."""
-        h = self.record.header if self.record else {}
-        pid, host = h.get("pid"), h.get("host")
-        if not isinstance(pid, int) or isinstance(pid, bool) or host != socket.gethostname():
-            return UNKNOWN
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return ABANDONED
-        except PermissionError:  # alive, another user's
-            return RUNNING
-        except OSError:
-            return UNKNOWN
-        return _zombie_or_running(pid)
-
-
-def _zombie_or_running(pid: int) -> str:
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return RUNNING
-    return ABANDONED if stat[stat.rindex(")") + 2:].startswith("Z") else RUNNING
+        return writer_state(self.record.header if self.record else {})
 
 
 def newest_record(folder: Path) -> Path:
@@ -90,4 +64,4 @@ def newest_record(folder: Path) -> Path:
     return max(recs, key=lambda p: p.stat().st_mtime)
 
 
-__all__ = ["ABANDONED", "RUNNING", "UNKNOWN", "Follow", "newest_record"]
+__all__ = ["ABANDONED", "RUNNING", "UNKNOWN", "Follow", "newest_record", "writer_state"]

@@ -19,7 +19,7 @@ import orjson
 from paramlab.scenarios.base import Event, Metric, Note, Table, Verdict
 from paramlab.scenarios.history import History, _compact
 
-from .records import FORMAT_VERSION, RecordError, RunFooter, _line
+from .records import FORMAT_VERSION, RUNNING, RecordError, RunFooter, _line, writer_state
 
 
 @dataclass
@@ -331,7 +331,8 @@ def record_rows(directory: Path) -> list[dict[str, Any]]:
         verdict = (footer or {}).get("verdict")
         rows.append({
             "id": rec.run_id, "scenario": rec.scenario,
-            "status": footer["status"] if footer else "incomplete",
+            "status": footer["status"] if footer else (
+                "running" if writer_state(rec.header) == RUNNING else "incomplete"),
             "verdict": ("" if not verdict else Verdict.from_dict(verdict).label),
             "started": rec.header.get("started", ""),
             "elapsed": footer.get("elapsed") if footer else None, "path": str(path)})

@@ -17,6 +17,7 @@ import dataclasses
 import json
 import os
 import secrets
+import socket
 import threading
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -221,3 +222,34 @@ def write_lines(path: Path, lines: list[bytes]) -> None:
             fh.close()
             os.remove(path)
             raise
+
+
+# the writer of a record without a footer
+RUNNING, ABANDONED, UNKNOWN = "running", "abandoned", "unknown"
+
+
+def writer_state(header: dict[str, Any]) -> str:
+    """Of a record without a footer: RUNNING while its writing process is alive (same
+    host only), ABANDONED when it is gone, UNKNOWN when it cannot be told (another host,
+    an older record without a pid)."""
+    pid, host = header.get("pid"), header.get("host")
+    if not isinstance(pid, int) or isinstance(pid, bool) or pid <= 0 \
+            or host != socket.gethostname():
+        return UNKNOWN
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return ABANDONED
+    except PermissionError:  # alive, another user's
+        return RUNNING
+    except OSError:
+        return UNKNOWN
+    return _zombie_or_running(pid)
+
+
+def _zombie_or_running(pid: int) -> str:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return RUNNING
+    return ABANDONED if stat[stat.rindex(")") + 2:].startswith("Z") else RUNNING

@@ -16,9 +16,10 @@ from paramlab.scenarios.history import History
 
 from .inputs import InputError
 from .reading import ColumnHistory, Record, read_record
-from .records import RecordError
+from .records import RUNNING, RecordError, writer_state
 
 SAME, DIFFERS, INCOMPLETE, NOT_CHECKED = "same", "differs", "incomplete", "not checked"
+STILL_RUNNING = "running"  # no footer, and its writer is alive: no verdict on a part
 
 
 def same_verdict(a: Verdict, b: Verdict) -> bool:
@@ -43,6 +44,8 @@ class Replay:
                 DIFFERS: "warning: the re-computed verdict differs from the recorded one",
                 INCOMPLETE: "no footer (interrupted run): verdict on the events recorded "
                             "so far",
+                STILL_RUNNING: "still running (its process is alive): no verdict on a "
+                               "partial history; follow it with paramlab watch",
                 NOT_CHECKED: ""}[self.comparison]
         if self.record.skipped:
             text += ("; " if text else "") + f"skipped {self.record.skipped} unreadable line(s)"
@@ -69,6 +72,8 @@ def replay(path: str | os.PathLike,
         raise InputError(f"{path}: recorded params no longer valid: {first}") from None
     if rec.status not in ("done", "incomplete"):
         return Replay(rec, sc, params, history, None, NOT_CHECKED)
+    if rec.status == "incomplete" and writer_state(rec.header) == RUNNING:
+        return Replay(rec, sc, params, history, None, STILL_RUNNING)
     verdict = sc.check(history, params)
     if rec.status == "incomplete":
         comparison = INCOMPLETE

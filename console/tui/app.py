@@ -21,7 +21,7 @@ from textual.app import App  # noqa: E402
 from textual.binding import Binding
 
 from paramlab.console.core.inputs import InputError
-from paramlab.console.core.replay import replay
+from paramlab.console.core.replay import STILL_RUNNING, replay
 from paramlab.console.core.runner import FINAL_STATUSES, RunHandle, Runner
 from paramlab.console.tui.messages import RecordFailed, RunFinished, RunsChanged
 from paramlab.console.tui.model import RunView
@@ -224,7 +224,8 @@ class ParamlabApp(App[int]):
         footer = rec.footer or {}
         item = RunView(r.scenario, r.params, int(rec.header.get("seed", 0)),
                        str(rec.header.get("preset", "default")), replay_history=history,
-                       replay_status=rec.status, replay_verdict=r.verdict,
+                       replay_status="running" if r.comparison == STILL_RUNNING
+                       else rec.status, replay_verdict=r.verdict,
                        replay_elapsed=footer.get("elapsed", rec.last_t),
                        replay_reason=footer.get("reason", "") or "",
                        replay_error=footer.get("error"), replay_note=r.note,
