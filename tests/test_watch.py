@@ -100,3 +100,14 @@ def test_a_record_whose_writer_is_alive_is_running_and_gets_no_verdict(tmp_path,
     path.write_bytes(line(header(dead.pid)) + line(metric(0, 1.0)))
     assert replay(path).comparison == "incomplete"  # its writer is gone: interrupted
     assert record_rows(tmp_path)[0]["status"] == "incomplete"
+
+
+def test_replay_takes_a_run_id_from_the_runs_folder(tmp_path, capsys):
+    runs = tmp_path / "runs"
+    assert main(["run", MS, "--preset", "quick", "--runs-dir", str(runs)]) in (0, 1)
+    run_id = next(runs.glob("*.jsonl")).stem
+    capsys.readouterr()
+    assert main(["replay", run_id, "--runs-dir", str(runs)]) in (0, 1)
+    assert f"run {run_id}" in capsys.readouterr().out
+    assert main(["replay", "no-such-run", "--runs-dir", str(runs)]) == 2
+    assert "no-such-run: no such record" in capsys.readouterr().err

@@ -55,8 +55,10 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--width", type=int, default=None, help="plot width (default: terminal)")
 
     s = sub.add_parser("replay", help="draw a recorded run and re-check its verdict")
-    s.add_argument("path")
+    s.add_argument("path", help="a record, or a run id from `paramlab runs`")
     s.add_argument("--width", type=int, default=None, help="plot width (default: terminal)")
+    s.add_argument("--runs-dir", default=None,
+                   help="where to look up a run id (default ./runs or $PARAMLAB_RUNS)")
 
     s = sub.add_parser("watch", help="follow a run's record as it grows (e.g. over SSH), "
                                       "then re-check it")

@@ -142,7 +142,7 @@ def cmd_replay(args) -> int:
     )
     from paramlab.console.render.text import format_verdict, render_panels
 
-    r = replay(args.path)
+    r = replay(resolve_record(args.path, getattr(args, "runs_dir", None)))
     rec, sc, h = r.record, r.scenario, r.record.header
     print(f"run {rec.run_id}  {rec.scenario}  seed {h.get('seed')}  preset "
           f"{h.get('preset', '?')}  device {h.get('device')}  started {h.get('started')}  "
@@ -172,6 +172,22 @@ def cmd_replay(args) -> int:
     else:
         print("re-checked: same verdict as recorded")
     return EXIT_OK if r.verdict.passed else EXIT_CHECK_FAILED
+
+
+def resolve_record(arg: str, runs: str | None) -> str:
+    """A record's path from a path or a run id (RUNS/<id>.jsonl, or a sweep's)."""
+    from pathlib import Path
+
+    from paramlab.console.core.records import runs_dir
+
+    p = Path(arg).expanduser()
+    if p.exists() or "/" in arg or arg.endswith(".jsonl"):
+        return arg
+    d = runs_dir(runs)
+    for cand in [d / f"{arg}.jsonl", *sorted(d.glob(f"sweeps/*/runs/{arg}.jsonl"))]:
+        if cand.is_file():
+            return str(cand)
+    return arg  # replay names what is missing
 
 
 def cmd_watch(args) -> int:
