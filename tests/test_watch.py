@@ -111,3 +111,11 @@ def test_replay_takes_a_run_id_from_the_runs_folder(tmp_path, capsys):
     assert f"run {run_id}" in capsys.readouterr().out
     assert main(["replay", "no-such-run", "--runs-dir", str(runs)]) == 2
     assert "no-such-run: no such record" in capsys.readouterr().err
+
+
+def test_device_cuda_on_a_numpy_only_scenario_says_it_is_ignored(tmp_path, capsys):
+    sid = "outcome-invariant-augmentation-iv"
+    assert main(["run", sid, "--preset", "quick", "--device", "cuda", "--no-record"]) == 0
+    assert "--device cuda is ignored" in capsys.readouterr().err
+    main(["run", sid, "--preset", "quick", "--device", "cpu", "--no-record"])
+    assert "ignored" not in capsys.readouterr().err

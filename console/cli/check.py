@@ -8,7 +8,13 @@ import json
 import sys
 from typing import Any
 
-from paramlab.console.cli.errors import EXIT_CHECK_FAILED, EXIT_OK, EXIT_RUN_FAILED, UsageError
+from paramlab.console.cli.errors import (
+    EXIT_CHECK_FAILED,
+    EXIT_OK,
+    EXIT_RUN_FAILED,
+    UsageError,
+    note_device,
+)
 from paramlab.console.core.checks import SeedResult, run_checks
 from paramlab.console.core.inputs import (
     load_scenario,
@@ -35,6 +41,7 @@ def cmd_check(args: Any) -> int:
     plan = []
     for sid in ids:  # validate everything before running anything
         sc = load_scenario(sid)
+        note_device(sc, args.device)
         plan.append((sc, make_params(sc, args.preset, args.sets)))
     if args.workers == 1:
         results = _one_at_a_time(plan, seeds, args, threads)

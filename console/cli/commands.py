@@ -6,7 +6,13 @@ import json
 import sys
 from pathlib import Path
 
-from paramlab.console.cli.errors import EXIT_CHECK_FAILED, EXIT_OK, EXIT_RUN_FAILED, UsageError
+from paramlab.console.cli.errors import (
+    EXIT_CHECK_FAILED,
+    EXIT_OK,
+    EXIT_RUN_FAILED,
+    UsageError,
+    note_device,
+)
 from paramlab.console.core.inputs import (
     load_scenario,
     make_params,
@@ -112,6 +118,7 @@ def cmd_run(args) -> int:
 
     sc = load_scenario(args.id)
     params = make_params(sc, args.preset, args.sets)
+    note_device(sc, args.device)
     runner = Runner(args.runs_dir, record=not args.no_record)
     handle = run_and_watch(runner, sc, params, args, seed=parse_seed(args.seed),
                             live=args.live)

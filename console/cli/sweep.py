@@ -14,6 +14,7 @@ from paramlab.console.cli.errors import (
     EXIT_OK,
     EXIT_RUN_FAILED,
     UsageError,
+    note_device,
 )
 from paramlab.console.cli.progress import SweepProgressLine, wait_out_interrupts
 from paramlab.console.core.execute import CANCELLED, DIVERGED, DONE, FAILED
@@ -94,6 +95,7 @@ def cmd_sweep(args: Any) -> int:
             if not args.id:
                 raise SweepError("sweep: name a scenario id (or --resume DIR)")
             sc = load_scenario(args.id)
+            note_device(sc, args.device)
             spec = build_spec(sc, preset=args.preset, sets=parse_sets(args.sets),
                               grid=args.grid, random_dims=args.random, samples=args.samples,
                               sweep_seed=args.sweep_seed, seeds=parse_seeds(args.seeds),
