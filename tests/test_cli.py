@@ -167,3 +167,10 @@ def test_check_over_seeds_prints_the_pass_rate_and_each_criterions_spread(capsys
     (st,) = data["stability"]
     assert st["n_passed"] == 2 and st["word"] == "PASS" and st["criteria"][0]["n"] == 2
     assert len(list(runs.glob("*.jsonl"))) == 5  # every seed's run is recorded
+
+
+def test_runs_dir_without_a_command_means_the_console(capsys, tmp_path):
+    assert main(["--runs-dir", str(tmp_path)]) == 2  # the console, which needs a terminal
+    assert "needs a terminal" in capsys.readouterr().err
+    assert main([f"--runs-dir={tmp_path}"]) == 2
+    assert "needs a terminal" in capsys.readouterr().err

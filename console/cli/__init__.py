@@ -159,6 +159,10 @@ def _ignore_interrupts() -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from_cli = argv is None
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv and argv[0].split("=")[0] == "--runs-dir":  # `paramlab --runs-dir D`: the console
+        argv = ["ui", *argv]
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.version:
@@ -179,7 +183,7 @@ def main(argv: list[str] | None = None) -> int:
         except InputError as exc:
             raise UsageError(str(exc)) from None
     except KeyboardInterrupt:
-        if argv is None:  # the command line's process: more Ctrl-C must not kill its exit
+        if from_cli:  # the command line's process: more Ctrl-C must not kill its exit
             _ignore_interrupts()
         print("\nparamlab: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
