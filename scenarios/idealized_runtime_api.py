@@ -1,10 +1,67 @@
-"""Idealized runtime of transformer inference (Narayanan, Zaharia, Khattab, Ng, et al. 2023).
+"""Idealized runtime of autoregressive transformer inference (Narayanan, Santhanam, Henderson,
+Bommasani, Lee, Liang 2023, "Cheaply Evaluating Inference Efficiency Metrics for
+Autoregressive Transformer APIs", arXiv 2305.02440).
 
-TODO: what the paper claims, the toy world that reproduces it, what is measured, the
-thresholds (fixed before any run, from the paper or from theory) and the control that
-must fail. This skeleton's world: a noisy exponential decay loss(t) = exp(-rate t) + noise;
-the claim check asks the final loss (mean of the last 10 steps) to fall below `target`;
-its control, rate = 0, must fail it.
+The paper's method at toy scale. Three decoder-only transformers with a KV cache
+(engines/lm/transformer.py: pre-LN, vocab 256, random weights, greedy decoding; small 2
+layers d 128 (0.50M params), medium 3 x 192 (1.49M), large 4 x 256 (3.37M); the cached and
+cache-less decoders give the same logits to 1e-5, tested). A query (p, o) = a prefill call
+on p random prompt tokens, then o - 1 single-token decode calls. Its runtime is read from a
+clock (param `clock`):
+  flop (default; tests and `paramlab check`): a deterministic roofline clock charging each
+       forward call L x 20 us + max(matmul FLOPs / 5e10 FLOP/s, bytes moved / 5e8 B/s),
+       FLOPs counted exactly (tested against a hand count and torch's FlopCounterMode),
+       bytes = every fp32 weight + the K/V cache read and written. The constants are the
+       spec's calibration 2 (FLOP/byte ratio 100, as on real accelerators); bytes are
+       counted at 4 per value (the model runs in fp32) where calibration 2 used 2P, so g/b
+       comes out ~550 rather than ~150. The generations really run; the clock reads the
+       shapes of the forward calls they make;
+  cpu  (real timing, for the console): this thread's CPU time of the whole generation,
+       median of `repeats` after 3 warm-up generations;
+  wall the wall clock: what an API caller sees, broken under contention from other jobs.
+Profile: grid p in {16, 32, 64, 128, 256} x o in {1, 2, 8, 32}. Fit (1/y-weighted least
+squares, i.e. relative error): runtime = a + b p + g (o - 1) [+ c (p - p_b)+], the knot p_b
+chosen among the interior grid p (or none) by the fit's grid MAPE (the paper's piecewise-
+linear F(p)). Held-out: `queries` random (p, o), p ~ U{16..256}, o ~ U{1..32}. Contrast
+(the spec's naive baseline): runtime = alpha (p + o), one parameter, same weighted LS.
+API view: raw = measured / s x LogNormal(0, 0.5) per query, s = 4 for the largest model
+(a provider speed-up; 4 is the spec's recommendation over 3 for margin), 1 for the others.
+
+Claim check (thresholds from the spec's calibration update, fixed before seeds 0-19):
+  paper      worst model's MAPE of the idealized-runtime fit on held-out queries <= 0.15
+             (spec; calibration 2 kept 0.15, calibration 1 loosened to 0.20 for a loaded
+             CPU timer: not needed on the FLOP clock);
+  paper      naive MAPE / idealized MAPE >= 3 for every model (spec: 2x proposed, raised
+             to 3x by calibration);
+  mechanism  g / b >= 10 for every model (b = mean prefill cost per prompt token over the
+             grid's p range; decode is sequential and memory bound, prefill parallel);
+  mechanism  the idealized runtime orders the models by size;
+  mechanism  the raw API mean runtime of the largest model / the next one < 1 (ranking
+             inverted). Holds by construction of the speed-up once s > ideal(L)/ideal(M)
+             (~2.2 here): a demonstration, not evidence.
+Presets: default 3 models, 20-point grid, 40 queries; quick medium + large, p {16, 64, 256}
+x o {1, 8, 32}, 16 queries.
+
+Measured, seeds 0-19, FLOP clock (min / median / max):
+  quick    PASS 20/20. worst MAPE 0.028 / 0.036 / 0.063; naive/ideal 12.2 / 24.4 / 30.1;
+           g/b 580 (identical on every seed: the clock depends on shapes, not weights);
+           API large/medium 0.35 / 0.62 / 0.78. 2.2 s alone on one core; 3.2-9.7 s wall
+           while other jobs shared the 2-core box.
+  default  PASS 20/20. worst MAPE 0.042 / 0.053 / 0.065; naive/ideal 13.1 / 15.8 / 20.5;
+           g/b 537; API large/medium 0.44 / 0.54 / 0.79. 6.8 s alone; 7.7-11.8 s wall
+           under load.
+What varies per seed: the held-out queries, the prompts, the weights and the contention
+draws; the profile itself is deterministic. The residual error is structural: a decode
+step's K/V traffic and attention FLOPs grow with the context, which the constant g ignores
+(the same misfit calibration 1 saw on a real CPU).
+
+Control (tests/test_idealized_runtime_api.py): prefill-only profiling, `grid_o = 1` (the
+spec's calibration 1 broken variant): the o - 1 column is all zero, g is unidentifiable
+(fitted as 0) and queries with up to 32 outputs are mispredicted. Quick, seeds 0-19: FAIL
+20/20, worst MAPE 0.75 / 0.87 / 0.94 (fails <= 0.15), naive/ideal 0.99 / 1.02 / 1.10
+(fails >= 3), g/b 0; the normal run passes both criteria (test).
+
+PROBES
 """
 
 from __future__ import annotations
