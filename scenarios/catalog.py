@@ -307,4 +307,15 @@ BUILTIN: tuple[ScenarioMeta, ...] = (
               "truth, not by the class size or parameter count: simple truths are learned "
               "from few samples, and the mixture does not overfit where ERM does.",
     ),
+    ScenarioMeta(
+        id='idealized-runtime-api',
+        title='Idealized runtime of transformer inference',
+        theme='scaling',
+        paper=Paper(title="Cheaply Evaluating Inference Efficiency Metrics for "
+                          "Autoregressive Transformer APIs",
+                    authors="Narayanan, Santhanam, Henderson, Bommasani, Lee, Liang",
+                    year=2023, arxiv="2305.02440"),
+        claim="An idealized-runtime model F(p) + g (o - 1), fit on a small profile grid, "
+              "predicts held-out query runtimes far better than a total-tokens model",
+    ),
 )

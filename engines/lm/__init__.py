@@ -4,5 +4,6 @@
 stationary distribution and entropy rate, sampling, context windows), `mlp_lm` (a
 context-window MLP language model, single and stacked: K models of one shape as one
 batched program), `stacked_train` (AdamW with a learning rate per model, and the loop that
-trains K stacked models side by side on their own batches).
+trains K stacked models side by side on their own batches), `transformer` (a tiny causal
+transformer with a KV cache, and a roofline FLOP clock of its forward calls).
 """
