@@ -307,4 +307,11 @@ BUILTIN: tuple[ScenarioMeta, ...] = (
               "truth, not by the class size or parameter count: simple truths are learned "
               "from few samples, and the mixture does not overfit where ERM does.",
     ),
+    ScenarioMeta(
+        id='longtail-foundation-bias',
+        title='Foundation-model bias under long tails: parameter vs data imbalance',
+        theme='fine-tuning',
+        paper=Paper(title='Rethinking the Bias of Foundation Model under Long-tailed Distribution', authors='Chen et al.', year=2025, arxiv='2501.15955'),
+        claim='Logit adjustment fixes data imbalance but not the parameter imbalance inherited from pre-training; backdoor adjustment (averaging foundation models with different pre-training priors) fixes both',
+    ),
 )

@@ -106,3 +106,19 @@ def test_la_head_matches_sklearn_logistic_regression_with_posthoc_prior_offset()
                                     1500, 0.05)
     pred_la = np.argmax(Xt @ W[0].numpy() + b[0].numpy(), axis=1)
     assert np.mean(pred_la == pred_sk) >= 0.97
+
+
+def test_heads_with_their_own_labels_and_priors_train_as_if_alone():
+    g = torch.Generator().manual_seed(5)
+    feats = torch.randn(2, 30, 4, generator=g, dtype=torch.float64)
+    y = torch.randint(0, 3, (2, 30), generator=g)
+    W = torch.randn(2, 4, 3, generator=g, dtype=torch.float64)
+    b = torch.zeros(2, 1, 3, dtype=torch.float64)
+    log_pi = torch.stack([lt.log_prior(torch.bincount(y[h], minlength=3).double() + 1)
+                          for h in range(2)])
+    taus = torch.ones(2, dtype=torch.float64)
+    Wj, _, _ = lt.train_linear_heads(feats, y, W, b, log_pi, taus, 20, 0.05)
+    for h in range(2):
+        Wa, _, _ = lt.train_linear_heads(feats[h:h + 1], y[h], W[h:h + 1], b[h:h + 1],
+                                         log_pi[h], taus[h:h + 1], 20, 0.05)
+        assert torch.allclose(Wj[h], Wa[0], atol=1e-10)

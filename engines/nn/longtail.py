@@ -94,17 +94,19 @@ def train_linear_heads(feats: torch.Tensor, y: torch.Tensor, W: torch.Tensor, b:
                        ) -> tuple[torch.Tensor, torch.Tensor, list[torch.Tensor]]:
     """Full-batch Adam on H stacked linear heads over frozen features.
 
-    feats (H, n, d), y (n,), W (H, d, K) and b (H, 1, K) the starting heads (copied),
-    taus (H,): the logit-adjustment strength of each head's loss (0 = plain CE).
+    feats (H, n, d), y (n,) or (H, n), W (H, d, K) and b (H, 1, K) the starting heads
+    (copied), log_pi (K,) or (H, K): the train prior of each head's data, taus (H,): the
+    logit-adjustment strength of each head's loss (0 = plain CE).
     Returns the trained (W, b) and the per-step loss of every head, (H,) per step.
     """
     W = W.detach().clone().requires_grad_(True)
     b = b.detach().clone().requires_grad_(True)
     opt = torch.optim.Adam([W, b], lr=lr)
     ys = y.expand(feats.shape[0], -1)
+    offset = taus.view(-1, 1, 1) * log_pi.reshape(-1, 1, log_pi.shape[-1])
     losses = []
     for _ in range(steps):
-        logits = torch.baddbmm(b, feats, W) + taus.view(-1, 1, 1) * log_pi
+        logits = torch.baddbmm(b, feats, W) + offset
         logp = torch.log_softmax(logits, dim=-1)
         per_head = -logp.gather(-1, ys.unsqueeze(-1)).squeeze(-1).mean(-1)
         opt.zero_grad(set_to_none=True)
