@@ -308,10 +308,15 @@ BUILTIN: tuple[ScenarioMeta, ...] = (
               "from few samples, and the mixture does not overfit where ERM does.",
     ),
     ScenarioMeta(
-        id='longtail-foundation-bias',
-        title='Foundation-model bias under long tails: parameter vs data imbalance',
-        theme='fine-tuning',
-        paper=Paper(title='Rethinking the Bias of Foundation Model under Long-tailed Distribution', authors='Chen et al.', year=2025, arxiv='2501.15955'),
-        claim='Logit adjustment fixes data imbalance but not the parameter imbalance inherited from pre-training; backdoor adjustment (averaging foundation models with different pre-training priors) fixes both',
+        id="longtail-foundation-bias",
+        title="Foundation-model bias under long tails: parameter vs data imbalance",
+        theme="fine-tuning",
+        paper=Paper(
+            title="Rethinking the Bias of Foundation Model under Long-tailed Distribution",
+            authors="Chen et al.",
+            year=2025, arxiv="2501.15955"),
+        claim="Logit adjustment fixes the data imbalance of a long-tailed downstream set but "
+              "not the parameter imbalance inherited from pre-training; backdoor adjustment "
+              "(averaging foundation models with different pre-training priors) fixes both.",
     ),
 )
