@@ -318,4 +318,16 @@ BUILTIN: tuple[ScenarioMeta, ...] = (
         claim="An idealized-runtime model F(p) + g (o - 1), fit on a small profile grid, "
               "predicts held-out query runtimes far better than a total-tokens model",
     ),
+    ScenarioMeta(
+        id="longtail-foundation-bias",
+        title="Foundation-model bias under long tails: parameter vs data imbalance",
+        theme="fine-tuning",
+        paper=Paper(
+            title="Rethinking the Bias of Foundation Model under Long-tailed Distribution",
+            authors="Chen et al.",
+            year=2025, arxiv="2501.15955"),
+        claim="Logit adjustment fixes the data imbalance of a long-tailed downstream set but "
+              "not the parameter imbalance inherited from pre-training; backdoor adjustment "
+              "(averaging foundation models with different pre-training priors) fixes both.",
+    ),
 )
