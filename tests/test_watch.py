@@ -119,3 +119,25 @@ def test_device_cuda_on_a_numpy_only_scenario_says_it_is_ignored(tmp_path, capsy
     assert "--device cuda is ignored" in capsys.readouterr().err
     main(["run", sid, "--preset", "quick", "--device", "cpu", "--no-record"])
     assert "ignored" not in capsys.readouterr().err
+
+
+def test_the_progress_line_shows_a_dash_until_the_key_metric_has_a_value():
+    import io
+    from types import SimpleNamespace
+
+    from paramlab.console.cli.progress import ProgressLine
+    from paramlab.scenarios import registry
+    from paramlab.scenarios.history import History
+
+    sc = registry.load(MS)
+    h = History()
+    line_ = ProgressLine(io.StringIO())
+    handle = SimpleNamespace(step=0, total=10, scenario=sc, scenario_id=MS, history=h,
+                             status="running", elapsed=0.1)
+    line_.update(handle, final=True)
+    assert f"{sc.key_metric}=-" in line_.stream.getvalue()
+    from paramlab.scenarios.base import Metric
+
+    h.add(Metric(1, {sc.key_metric: 0.25}))
+    line_.update(SimpleNamespace(**{**vars(handle), "step": 1}), final=True)
+    assert f"{sc.key_metric}=0.25" in line_.stream.getvalue()

@@ -53,8 +53,9 @@ class ProgressLine(_Line):
         if total:
             text += f"/{total}"
         text += f"  {fmt_seconds(handle.elapsed)}"
-        if key:
-            text += f"  {key}={fmt_value(handle.history.last(key))}"
+        if key:  # "-" until the series has a value (an absent series is not a NaN)
+            value = handle.history.last(key) if key in handle.history else None
+            text += f"  {key}={fmt_value(value)}"
         decile = int(10 * (step or 0) / total) if total else None
         self._emit(text, decile, final, every=None if total else 10.0)
 
