@@ -39,7 +39,7 @@ def group_members(pgid: int) -> list[int]:
 
 def start_sweep(d: Path, seeds: str = "0-5") -> subprocess.Popen:
     cmd = [sys.executable, "-m", "paramlab.console.cli", "sweep", MS, "--set", "T=10000",
-           "--set", "m=200", "--set", "n=10", "--seeds", seeds, "--workers", "2",
+           "--set", "m=2000", "--set", "n=20", "--seeds", seeds, "--workers", "2",
            "--sweep-dir", str(d), "--no-plots"]
     return subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                             text=True, start_new_session=True)

@@ -186,8 +186,9 @@ def test_summary_panels_draw_metric_vs_param_and_pass_rate(tmp_path, toy, pool):
 
 def test_ctrl_c_cancels_running_points_and_keeps_the_manifest_valid(tmp_path):
     d = tmp_path / "sw"
+    # points of ~15 s each (T=10000 at m=2000, n=20): still running when Ctrl-C comes
     cmd = [sys.executable, "-m", "paramlab.console.cli", "sweep", MS, "--set", "T=10000",
-           "--set", "m=200", "--set", "n=10", "--seeds", "0-3", "--workers", "2",
+           "--set", "m=2000", "--set", "n=20", "--seeds", "0-3", "--workers", "2",
            "--sweep-dir", str(d), "--no-plots"]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             start_new_session=True)  # its own group, as a terminal's job

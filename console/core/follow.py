@@ -7,7 +7,15 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from .reading import MAX_LINE, ColumnHistory, Record, _open, check_header, take_line
+from .reading import (
+    MAX_LINE,
+    ColumnHistory,
+    Record,
+    _open,
+    check_header,
+    list_records,
+    take_line,
+)
 from .records import ABANDONED, RUNNING, UNKNOWN, RecordError, writer_state
 
 
@@ -56,8 +64,6 @@ class Follow:
 
 def newest_record(folder: Path) -> Path:
     """The most recently modified record in a runs folder (RecordError when none)."""
-    from .reading import list_records
-
     recs = list_records(folder)
     if not recs:
         raise RecordError(f"{folder}: no run records here")

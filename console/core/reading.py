@@ -119,7 +119,8 @@ def _check_footer(obj: dict[str, Any]) -> dict[str, Any]:
     return obj
 
 
-def _loads(line: str) -> Any:
+def loads(line: str | bytes) -> Any:
+    """One JSON value: orjson, or Python's json for the NaN / Infinity it writes."""
     try:
         return orjson.loads(line)
     except orjson.JSONDecodeError:
@@ -241,7 +242,7 @@ def take_line(rec: Record, line: Any, into: ColumnHistory | None = None) -> None
     if not line.strip():
         return
     try:
-        obj = _loads(line)
+        obj = loads(line)
         kind = obj["kind"]
         if kind == "event":
             t = obj.get("t", 0.0)
@@ -267,7 +268,7 @@ def take_line(rec: Record, line: Any, into: ColumnHistory | None = None) -> None
 def check_header(path: Path, first: Any) -> dict[str, Any]:
     """The header object of a record's first line, or RecordError (one line)."""
     try:
-        header = _loads(first)
+        header = loads(first)
     except _BAD:
         header = None
     problem = _check_header(header)
@@ -288,7 +289,7 @@ def iter_events(path: str | os.PathLike) -> Iterator[Event]:
             if line is None or '"kind":"event"' not in line:
                 continue
             try:
-                yield parse_event(_loads(line))
+                yield parse_event(loads(line))
             except _BAD:
                 continue
 
@@ -304,7 +305,7 @@ def read_footer(path: Path) -> dict[str, Any] | None:
     for line in reversed(tail):
         if '"kind":"footer"' in line:
             try:
-                return _check_footer(_loads(line))
+                return _check_footer(loads(line))
             except _BAD:
                 return None
     return None

@@ -8,11 +8,12 @@ sweep folder)."""
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
+
+from paramlab.console.core.reading import loads
 
 from .spec import SweepError
 
@@ -65,15 +66,9 @@ def _write(tmp: Path, obj: dict[str, Any], items: tuple[str, Iterable[Any]] | No
 
 def read_manifest(directory: str | os.PathLike) -> dict[str, Any]:
     path = Path(directory) / MANIFEST
-    import orjson
-
     try:
         with open(path, "rb") as fh:
-            raw = fh.read()
-        try:
-            data = orjson.loads(raw)
-        except orjson.JSONDecodeError:
-            data = json.loads(raw)  # NaN / Infinity (manifests written by json)
+            data = loads(fh.read())
     except FileNotFoundError:
         raise SweepError(f"{directory}: no sweep here (no {MANIFEST})") from None
     except (OSError, ValueError) as exc:
@@ -91,8 +86,6 @@ def apply_journal(manifest: dict[str, Any], path: Path) -> int:
     """Apply the journal's lines to `manifest` in order: {"point": i, ...fields} replaces
     point i's fields, {"sweep": {...}} the sweep's. A line that is not whole JSON of that
     shape (the last one, cut by a crash) is skipped. Returns the lines applied."""
-    import orjson
-
     try:
         fh = open(path, "rb")
     except FileNotFoundError:
@@ -104,12 +97,9 @@ def apply_journal(manifest: dict[str, Any], path: Path) -> int:
     with fh:
         for line in fh:
             try:
-                obj = orjson.loads(line)
-            except orjson.JSONDecodeError:
-                try:
-                    obj = json.loads(line)  # NaN / Infinity, as json writes them
-                except ValueError:
-                    continue  # not whole JSON: the line a crash cut
+                obj = loads(line)
+            except ValueError:  # orjson's error is one too: not whole JSON (a cut line)
+                continue
             if not isinstance(obj, dict):
                 continue
             i = obj.pop("point", None)
@@ -124,7 +114,7 @@ def apply_journal(manifest: dict[str, Any], path: Path) -> int:
 
 
 class Journal:
-    """The driver's side of the journal: lines appended in batches (`flush`), each batch
+    """The driver's side of the journal: lines appended in batches (`append`), each batch
     written with one write() and flushed to the OS."""
 
     def __init__(self, path: Path) -> None:

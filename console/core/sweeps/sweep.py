@@ -95,7 +95,6 @@ class Sweep:
         self._done.set()
         self._started = time.monotonic()
         self._finished_here = 0
-        self._dirty = False  # the sweep-level fields changed since the last write
         self._changed: dict[int, SweepPoint] = {}  # points changed since the last write
         self._last_write = 0.0
         self._journal = Journal(directory / JOURNAL)
@@ -280,6 +279,7 @@ class Sweep:
                         self._write_manifest()
                     except OSError as exc:  # the folder keeps its last good state
                         self.error = self.error or self._cannot_write(exc)
+                self._journal.close()
                 lock.close()
                 self._cancel.clear()  # a later run() starts afresh
                 self._done.set()
@@ -435,19 +435,13 @@ class Sweep:
 
     def _maybe_write(self) -> None:
         """At most every 0.5 s: the points changed since the last write, appended to the
-        journal (one line each: the cost is per change, not per point of the sweep)."""
-        if (self._changed or self._dirty) and time.monotonic() - self._last_write > 0.5:
-            def line(obj: dict[str, Any]) -> bytes:
-                return dumps(obj) + b"\n"
-
+        journal (one line each: the cost is per change, not per point of the sweep). The
+        sweep's own fields change only with a whole write (`_write_manifest`)."""
+        if self._changed and time.monotonic() - self._last_write > 0.5:
             with self._lock:
-                lines = [line({"point": i, **p.to_dict()}) for i, p in self._changed.items()]
-                if self._dirty:
-                    self.manifest["updated"] = now_iso()
-                    lines.append(line({"sweep": self.manifest}))
-                self._journal.append(lines)
+                self._journal.append([dumps({"point": i, **p.to_dict()}) + b"\n"
+                                      for i, p in self._changed.items()])
                 self._changed.clear()
-                self._dirty = False
                 self._last_write = time.monotonic()
 
     def _write_manifest(self) -> None:
@@ -457,7 +451,6 @@ class Sweep:
                           items=("points", (p.to_dict() for p in self.points)))
         self._journal.reset()
         self._changed.clear()
-        self._dirty = False
         self._last_write = time.monotonic()
 
     # ---------------------------------------------------------------- summary
