@@ -240,14 +240,28 @@ class PaperRow:
 
 
 class RunContext:
-    """What a running scenario may ask of the runner: seed, device, rng, cancellation."""
+    """What a running scenario may ask of the runner: seed, device, rng, cancellation,
+    and a cache that keeps built artifacts (pre-trained backbones) between runs."""
 
     def __init__(self, seed: int, device: str = "cpu",
-                 should_stop: Callable[[], bool] | None = None) -> None:
+                 should_stop: Callable[[], bool] | None = None,
+                 cache: Any = None) -> None:
         self.seed = seed
         self.device = device
         self._should_stop = should_stop or (lambda: False)
         self._rng = None
+        self.cache = cache  # the runner's artifact cache (console/core/cache.py), or None
+
+    def cached(self, name: str, recipe: Mapping[str, Any],
+               build: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+        """`build()`'s arrays (name -> numpy array), kept between runs by the runner's
+        cache under `name`, a hash of `recipe` (JSON-able: everything that decides the
+        arrays, seeds included) and of the source of `build`'s module and what it
+        imports. Without a cache `build()` simply runs. `build` must not draw from
+        `ctx.rng`, so that a run gives the same numbers with or without the cache."""
+        if self.cache is None:
+            return build()
+        return self.cache.get(name, recipe, build)
 
     @property
     def rng(self) -> Any:

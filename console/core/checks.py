@@ -47,7 +47,8 @@ def run_checks(plan: Sequence[tuple[Scenario, Params]], seeds: Sequence[int], *,
     d = usable_folder(runs_dir(directory)) if record else None
     tasks = [{"scenario": sc.meta.id, "meta": dataclasses.asdict(sc.meta),
               "params": params.to_dict(), "preset": preset, "seed": int(seed),
-              "device": device, "threads": threads, "record_to": str(d) if d else None}
+              "device": device, "threads": threads, "record_to": str(d) if d else None,
+              "cache_dir": str(d) if d else None}
              for sc, params in plan if sc.meta is not None for seed in seeds]
     results: dict[int, SeedResult] = {}
     with PoolExecutor(workers) as pool:

@@ -23,6 +23,7 @@ from typing import Any
 from paramlab.scenarios.base import Metric, Params, RunContext, Scenario, Verdict
 from paramlab.scenarios.history import History
 
+from .cache import cache_for
 from .reading import iter_events
 from .records import (
     RecordBuffer,
@@ -81,6 +82,7 @@ class RunSpec:
     header: dict[str, Any] = field(default_factory=dict)
     should_stop: Callable[[], bool] = lambda: False
     threads: int | None = None  # None: the thread policy decides (core/threads.py)
+    cache_dir: Path | str | None = None  # the runs folder whose .cache keeps artifacts
 
     @property
     def scenario_id(self) -> str:
@@ -159,7 +161,8 @@ def execute(spec: RunSpec, sink: Callable[[Any], None] | None = None, *,
             if sink is not None:
                 sink(event)
 
-    ctx = RunContext(int(spec.seed), spec.device, should_stop=spec.should_stop)
+    ctx = RunContext(int(spec.seed), spec.device, should_stop=spec.should_stop,
+                     cache=cache_for(spec.cache_dir))
     out = _drive(spec.scenario, spec.params, ctx, history, on_event,
                  lambda: _full_history(history, writer))
     out.elapsed = time.monotonic() - t0

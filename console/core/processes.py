@@ -188,7 +188,8 @@ def run_in_child(conn: Any, stop: Any, task: dict[str, Any], life: Any = None) -
         return
     path = Path(task["path"]) if task["path"] else None
     spec = RunSpec(sc, params, task["seed"], task["device"], task["preset"], task["run_id"],
-                   path, should_stop=stop.is_set, threads=task.get("threads"))
+                   path, should_stop=stop.is_set, threads=task.get("threads"),
+                   cache_dir=task.get("cache_dir"))
     out = execute(spec, batcher.add, history=RecordOnly() if path is not None else None)
     batcher.flush()
     batcher.send(("end", out.to_dict()))

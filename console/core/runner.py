@@ -69,6 +69,7 @@ class RunHandle:
     ended: float | None = None
     total: int | None = None
     threads: int | None = None  # requested BLAS/torch threads (None: the policy decides)
+    cache_dir: Path | None = None  # runs folder whose .cache keeps built artifacts
     isolated: bool = False  # runs in a child process
     pid: int | None = None  # that process, once started
     _stop: Any = field(default_factory=threading.Event, repr=False)  # or a SharedFlag
@@ -100,7 +101,7 @@ class RunHandle:
     def spec(self) -> RunSpec:
         return RunSpec(self.scenario, self.params, self.seed, self.device, self.preset,
                        self.run_id, self.path, should_stop=self._stop.is_set,
-                       threads=self.threads)
+                       threads=self.threads, cache_dir=self.cache_dir)
 
     def _set_start(self, t0: float) -> None:
         self.started = t0
@@ -148,7 +149,8 @@ class Runner:
                                     or threads < 1):
             raise ValueError(f"threads: expected an integer >= 1, got {threads!r}")
         handle = RunHandle(run_id, sc, params, seed, dev, preset, path,
-                           total=sc.total_steps(params), threads=threads)
+                           total=sc.total_steps(params), threads=threads,
+                           cache_dir=self.directory if self.record else None)
         if display_cap is not None and path is not None:
             handle.history = History(cap=display_cap)
         if isolate:
@@ -160,7 +162,7 @@ class Runner:
                     "params": params.to_dict(), "seed": seed, "device": dev,
                     "preset": preset, "run_id": run_id,
                     "path": str(path) if path is not None else None, "nice": int(nice),
-                    "threads": threads}
+                    "threads": threads, "cache_dir": str(handle.cache_dir or "") or None}
             target, args = _run_isolated, (handle, on_finish, task)
         else:
             target, args = _run_in_thread, (handle, on_finish)

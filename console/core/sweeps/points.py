@@ -166,7 +166,8 @@ def run_point(task: Mapping[str, Any], stop: Callable[[], bool] | None = None
     spec = RunSpec(sc, params, int(task["seed"]), device, task.get("preset", "default"),
                    record=MEMORY, header={"sweep": task.get("sweep"),
                                           "point": task.get("point"), "host": host},
-                   should_stop=stop, threads=task.get("threads"))
+                   should_stop=stop, threads=task.get("threads"),
+                   cache_dir=task.get("cache_dir"))
     if task.get("record_to"):
         spec.record = Path(task["record_to"]) / f"{spec.run_id}.jsonl"
     history = History()

@@ -300,6 +300,13 @@ class Sweep:
         finally:
             self._done.set()
 
+    @property
+    def runs_folder(self) -> Path:
+        """The runs folder whose .cache the points share: RUNS for RUNS/sweeps/<id>, else
+        the sweep's own folder."""
+        d = self.directory
+        return d.parent.parent if d.parent.name == "sweeps" else d
+
     @staticmethod
     def _needs_run(p: SweepPoint, retry_failed: bool) -> bool:
         if p.status == DONE:
@@ -313,7 +320,8 @@ class Sweep:
             self._meta = dataclasses.asdict(self.scenario.meta)  # once, not per point
         return {"scenario": self.spec.scenario, "meta": self._meta, "params": p.params,
                 "seed": p.seed, "device": self.spec.device, "preset": self.spec.preset,
-                "sweep": self.sweep_id, "point": p.id, "threads": self.spec.threads}
+                "sweep": self.sweep_id, "point": p.id, "threads": self.spec.threads,
+                "cache_dir": str(self.runs_folder)}
 
     def _set(self, p: SweepPoint, **changes: Any) -> None:
         with self._lock:
