@@ -77,6 +77,7 @@ def toy():
 def runs(tmp_path, monkeypatch):
     d = tmp_path / "runs"
     monkeypatch.setenv("PARAMLAB_RUNS", str(d))
+    monkeypatch.setenv("COLUMNS", "250")  # tables unfolded (80 columns: test_cli_width)
     return d
 
 

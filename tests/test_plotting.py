@@ -68,3 +68,114 @@ def test_overlay_labels_each_run():
     a, b = make_history(10), make_history(10, fn=lambda t: 2.0)
     series, _ = panel_series(Panel("l", series=("loss",)), [("run1 ", a), ("run2 ", b)])
     assert [s.label for s in series] == ["run1 loss", "run2 loss"]
+
+
+# ------------------------------------------------------------ panels that are always right
+
+from paramlab.console.render.plotting import (  # noqa: E402
+    fit_title,
+    log_ticks,
+    nice_ticks,
+    to_ascii,
+)
+
+
+def frame(text: str) -> tuple[list[str], int, int]:
+    """The lines of a drawn panel and the rows of its frame's top and bottom."""
+    lines = text.split("\n")
+    top = next(i for i, line in enumerate(lines) if "┌" in line)
+    bottom = next(i for i, line in enumerate(lines) if "└" in line)
+    return lines, top, bottom
+
+
+def y_ticks(text: str) -> list[str]:
+    lines, top, bottom = frame(text)
+    return [line.split("┤")[0].strip() for line in lines[top:bottom + 1] if "┤" in line]
+
+
+def x_tick_count(text: str) -> int:
+    lines, _, bottom = frame(text)
+    return lines[bottom].count("┬")
+
+
+def three_series(n=60):
+    h = History()
+    for t in range(1, n):
+        h.add(Metric(t, {"a": 1 / t, "b": 2 / t**0.5,
+                         "c": math.nan if t % 7 == 0 else 0.5 / t + 0.01}))
+    return h
+
+
+def test_a_title_that_does_not_fit_is_shortened_never_dropped():
+    title = "final training loss against the width of the network, all parametrizations"
+    for width in (40, 60, 80):
+        text = render_panel(Panel(title, series=("a", "b"), logy=True), three_series(),
+                            width=width, height=18)
+        first = text.split("\n")[0]
+        assert "final tr" in first and "~" in first and "[log y]" in first, (width, first)
+    assert fit_title("short", ["log y"], 80) == "short [log y]"
+    assert len(fit_title("x" * 200, ["log y", "ema 0.6"], 50)) <= 46
+
+
+def test_every_axis_has_three_round_ticks_inside_the_frame():
+    h = History(Metric(t, {"loss": 38.2 + 74.6 * t / 99}) for t in range(100))
+    text = render_panel(Panel("l", series=("loss",)), h, width=70, height=18)
+    ticks = y_ticks(text)
+    assert len(ticks) >= 3 and x_tick_count(text) >= 3
+    assert all(float(t) % 10 == 0 for t in ticks), ticks  # 40, 60, ... not 38.2, 75.5
+    assert nice_ticks(38.2, 112.8) == [40, 60, 80, 100]
+    assert nice_ticks(0.0, 1.0) == [0, 0.2, 0.4, 0.6, 0.8, 1.0]
+    assert nice_ticks(0.14, 0.3) == [0.15, 0.2, 0.25, 0.3]
+
+
+def test_a_narrow_log_axis_gets_power_ticks_inside_the_frame():
+    h = History(Metric(t, {"w": 2.0**t, "loss": 0.3 - 0.016 * t}) for t in range(10))
+    text = render_panel(Panel("final loss vs width", series=("loss",), x="w", logx=True,
+                              logy=True), h, width=70, height=18)
+    ticks = y_ticks(text)
+    assert len(ticks) >= 3, text
+    assert all("e-" in t for t in ticks), ticks  # powers: 1.5e-1, 2e-1, 3e-1
+    assert x_tick_count(text) >= 3
+    lines, top, bottom = frame(text)
+    assert "1e-2" not in text and "1.0" not in lines[bottom + 1]
+    assert log_ticks(1e-3, 1e2) == [1e-3, 1e-2, 1e-1, 1, 10, 100]
+    assert len(log_ticks(0.14, 0.3)) >= 3
+
+
+def test_legend_is_below_the_frame_with_a_distinct_marker_and_values_per_series():
+    text = render_panel(Panel("l", series=("a", "b", "c")), three_series(), width=70,
+                        height=20)
+    lines, top, bottom = frame(text)
+    legend = [line for line in lines[bottom + 1:] if "last" in line]
+    assert [line[:2] for line in legend] == ["**", "++", "oo"]
+    assert all("min" in line and "max" in line for line in legend)
+    assert not any(" a " in line or "** a" in line for line in lines[top:bottom + 1])
+    assert "8 NaN/inf points not drawn" in text  # c's gaps are said, not silent
+
+
+def test_a_small_panel_packs_the_legend_and_keeps_the_notices():
+    text = render_panel(Panel("l", series=("a", "b", "c"), logy=True), three_series(),
+                        width=70, height=10)
+    assert "** a  ++ b  oo c" in text and "NaN/inf" in text
+    assert len(text.split("\n")) == 10
+
+
+def test_bars_read_without_colour():
+    h = History([Table("merge", ["TA", "TIES"], ["task1", "task2"], [[0.9, 0.8], [0.7, 0.6]])])
+    text = render_panel(Panel("merge", kind="bars", table="merge"), h, width=70, height=18)
+    lines, top, bottom = frame(text)
+    body = "\n".join(lines[top:bottom])
+    assert "#" in body and "=" in body  # each method its own fill
+    assert any(line.startswith("## TA") and "0.9" in line for line in lines[bottom:])
+    assert any(line.startswith("== TIES") and "0.6" in line for line in lines[bottom:])
+
+
+def test_width_is_honoured_when_piped_and_dumb_terminals_get_ascii(monkeypatch):
+    h = three_series()
+    text = render_panel(Panel("l", series=("a",)), h, width=130, height=14)
+    assert max(len(line) for line in text.split("\n")) == 130
+    monkeypatch.setenv("TERM", "dumb")
+    plain = render_panel(Panel("l", series=("a",)), h, width=60, height=14)
+    assert all(ord(c) < 128 for c in plain)
+    assert "+---" in plain and "|" in plain
+    assert to_ascii("┌─┐│█⠿") == "+-+|#."

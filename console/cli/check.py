@@ -23,7 +23,7 @@ from paramlab.console.core.inputs import (
     parse_threads,
 )
 from paramlab.console.core.stability import PresetStats, aggregate
-from paramlab.console.render.text import fmt_seconds, fmt_value
+from paramlab.console.render.text import fmt_seconds, fmt_value, grid, wrapped
 from paramlab.scenarios import registry
 
 
@@ -101,14 +101,11 @@ def _row_dict(r: SeedResult) -> dict[str, Any]:
 
 
 def format_rows(results: list[SeedResult]) -> str:
-    idw = max([8, *(len(r.scenario) for r in results)])
-    lines = [f"\n{'scenario'.ljust(idw)}  preset   seed  verdict  criteria               "
-             f"time     summary"]
-    for r in results:
-        v = r.verdict
-        lines.append(f"{r.scenario.ljust(idw)}  {r.preset:<8} {r.seed:>4}  "
-                     f"{(v.label if v else r.status):<7}  {(v.score if v else '-'):<22} "
-                     f"{fmt_seconds(r.elapsed):<8} {v.summary if v else r.reason}")
+    body = [(r.scenario, r.preset, r.seed, r.verdict.label if r.verdict else r.status,
+             r.verdict.score if r.verdict else "-", fmt_seconds(r.elapsed),
+             r.verdict.summary if r.verdict else r.reason) for r in results]
+    lines = ["", grid(["scenario", "preset", "seed", "verdict", "criteria", "time", "summary"],
+                      body, right=(2, 5), wrap=(4,), cut=(6,), min_widths={4: 12})]
     n_pass = sum(bool(r.verdict and r.verdict.passed) for r in results)
     lines.append(f"{n_pass} passed, {len(results) - n_pass} failed")
     return "\n".join(lines)
@@ -119,13 +116,11 @@ def format_stability(s: PresetStats) -> str:
     head = (f"{s.scenario} [{s.preset}] over {s.n} seeds: {s.n_passed}/{s.n} PASS"
             f"{f', {s.n_no_verdict} without verdict' if s.n_no_verdict else ''}  -> {s.word}"
             f" (stable needs one verdict on >= {s.needed}/{s.n})")
+    head = wrapped("", head)
     if not s.criteria:
         return head
-    nw = max(len(c.name) for c in s.criteria)
-    lines = [head, f"  {'tier':<9} {'criterion'.ljust(nw)}  {'passed':>7}  {'min':>10} "
-                   f"{'median':>10} {'max':>10}  threshold"]
-    for c in s.criteria:
-        lines.append(f"  {c.tier:<9} {c.name.ljust(nw)}  {c.n_passed:>3}/{c.n:<3}  "
-                     f"{fmt_value(c.lo):>10} {fmt_value(c.median):>10} {fmt_value(c.hi):>10}"
-                     f"  {c.threshold}")
-    return "\n".join(lines)
+    rows = [(c.tier, c.name, f"{c.n_passed}/{c.n}", fmt_value(c.lo), fmt_value(c.median),
+             fmt_value(c.hi), c.threshold) for c in s.criteria]
+    return "\n".join([head, grid(["tier", "criterion", "passed", "min", "median", "max",
+                                  "threshold"], rows, right=(2, 3, 4, 5), wrap=(1, 6),
+                                 indent=2)])

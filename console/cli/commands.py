@@ -18,6 +18,7 @@ from paramlab.console.core.inputs import (
     make_params,
     parse_seed,
 )
+from paramlab.console.render.text import fmt_param, fmt_seconds, grid, wrapped
 from paramlab.scenarios import registry
 from paramlab.scenarios.base import Scenario
 
@@ -32,13 +33,9 @@ def cmd_list(args) -> int:
                            "year": m.paper.year, "arxiv": m.paper.arxiv,
                            "claim": m.claim} for m in metas], indent=2))
         return EXIT_OK
-    idw = max(len(m.id) for m in metas)
-    thw = max(len(m.theme) for m in metas)
-    print(f"{'id'.ljust(idw)}  {'theme'.ljust(thw)}  {'paper'.ljust(24)}  claim")
-    for m in metas:
-        paper = f"{m.paper.short}"[:24]
-        claim = m.claim if len(m.claim) <= 70 else m.claim[:67] + "..."
-        print(f"{m.id.ljust(idw)}  {m.theme.ljust(thw)}  {paper.ljust(24)}  {claim}")
+    print(grid(["id", "theme", "paper", "claim"],
+               [(m.id, m.theme, m.paper.short, m.claim) for m in metas], cut=(1, 2, 3),
+               min_widths={1: 8, 2: 12, 3: 20}))
     return EXIT_OK
 
 
@@ -46,35 +43,33 @@ def cmd_show(args) -> int:
     sc = load_scenario(args.id)
     m = sc.meta
     assert m is not None
-    print(f"{m.id}: {m.title}")
+    print(wrapped("", f"{m.id}: {m.title}"))
     arxiv = f", arXiv {m.paper.arxiv}" if m.paper.arxiv else ""
-    print(f"paper:   {m.paper.title}")
-    print(f"         {m.paper.authors} ({m.paper.year}{arxiv})")
-    print(f"theme:   {m.theme}    status at toy scale: {sc.status or '-'}")
-    print(f"claim:   {m.claim}")
-    print(f"paper reports: {sc.paper_reports}")
+    print(wrapped("paper:   ", m.paper.title))
+    print(wrapped("         ", f"{m.paper.authors} ({m.paper.year}{arxiv})"))
+    print(wrapped("theme:   ", f"{m.theme}    status at toy scale: {sc.status or '-'}"))
+    print(wrapped("claim:   ", m.claim))
+    print(wrapped("paper reports: ", sc.paper_reports))
     _print_results(sc)
     print("\nparams:")
-    specs = sc.params.specs()
-    nw = max(len(s.name) for s in specs)
-    for s in specs:
-        default = f"{s.default:.4g}" if isinstance(s.default, float) else str(s.default)
-        print(f"  {s.name.ljust(nw)}  {s.kind.__name__:<5} default {default:<10} "
-              f"{s.allowed():<34} {s.help}")
+    print(grid(["name", "type", "default", "allowed", "meaning"],
+               [(s.name, s.kind.__name__, fmt_param(s.default), s.allowed(), s.help)
+                for s in sc.params.specs()], wrap=(4,), cut=(2,), indent=2))
     print("\npresets:")
     for name in sc.preset_names():
         values = sc.presets.get(name, {})
         text = ", ".join(f"{k}={v}" for k, v in values.items()) or "(the defaults above)"
-        print(f"  {name:<10} {text}")
+        print(wrapped(f"  {name:<10} ", text))
     print("\npanels:")
     for p in sc.panels:
         axes = ", ".join(a for a, on in (("log x", p.logx), ("log y", p.logy)) if on)
         what = f"bars of table {p.table!r}" if p.kind == "bars" else ", ".join(p.series)
-        print(f"  {p.title}  [x: {p.x}{'; ' + axes if axes else ''}]  {what}")
+        print(wrapped("  ", f"{p.title}  [x: {p.x}{'; ' + axes if axes else ''}]  {what}"))
     if sc.notes:
         print("\nnotes:")
         for line in sc.notes.strip().splitlines():
-            print(f"  {line}")
+            lead = len(line) - len(line.lstrip())
+            print(wrapped("  " + " " * lead, line.strip()) if line.strip() else "")
     return EXIT_OK
 
 
@@ -260,7 +255,6 @@ def cmd_watch(args) -> int:
 def cmd_runs(args) -> int:
     from paramlab.console.core.reading import record_rows
     from paramlab.console.core.records import runs_dir
-    from paramlab.console.render.text import fmt_seconds
 
     directory = runs_dir(args.runs_dir)
     rows = record_rows(directory)
@@ -270,14 +264,13 @@ def cmd_runs(args) -> int:
     if not rows:
         print(f"no records in {directory}")
         return EXIT_OK
-    idw = max(len(r["id"]) for r in rows)
-    scw = max(len(r["scenario"]) for r in rows)
-    print(f"{'id'.ljust(idw)}  {'scenario'.ljust(scw)}  {'status':<10} {'verdict':<7} "
-          f"{'started':<25} elapsed")
-    for r in rows:
-        el = fmt_seconds(r["elapsed"]) if r["elapsed"] is not None else "-"
-        print(f"{r['id'].ljust(idw)}  {r['scenario'].ljust(scw)}  {r['status']:<10} "
-              f"{r['verdict'] or '-':<7} {r['started']:<25} {el}")
+    # result: the verdict of a run that finished, else its status (running, cancelled...)
+    print(grid(["id", "scenario", "result", "started", "elapsed"],
+               [(r["id"], r["scenario"],
+                 r["verdict"] if r["status"] == "done" and r["verdict"] else r["status"],
+                 (r["started"] or "-")[5:16].replace("T", " "),
+                 fmt_seconds(r["elapsed"]) if r["elapsed"] is not None else "-")
+                for r in rows], right=(4,), wrap=(1,), min_widths={1: 12}))
     print(f"({len(rows)} records in {directory})")
     return EXIT_OK
 

@@ -26,6 +26,9 @@ class SeriesData:
     label: str
     xs: list[float]
     ys: list[float]
+    last: float = math.nan  # readout of the drawn (finite) values, before downsampling
+    lo: float = math.nan
+    hi: float = math.nan
 
 
 def ema_debiased(ys: Sequence[float], weight: float) -> list[float]:
@@ -66,7 +69,7 @@ def panel_series(panel: Panel, sources: Sequence[Source], *, n_out: int | None =
     logy = panel.logy if logy is None else logy
     notices: list[str] = []
     out: list[SeriesData] = []
-    masked = 0
+    masked = gaps = 0
     for prefix, hist in sources:
         names = hist.names()
         wanted: list[str] = []
@@ -84,6 +87,7 @@ def panel_series(panel: Panel, sources: Sequence[Source], *, n_out: int | None =
             y = np.asarray(ys, dtype=np.float64)
             finite = np.isfinite(y)
             keep = np.isfinite(x) & finite
+            gaps += int(np.count_nonzero(~keep))
             if logy:
                 keep &= y > 0
                 masked += int(np.count_nonzero(finite & (y <= 0)))
@@ -93,17 +97,31 @@ def panel_series(panel: Panel, sources: Sequence[Source], *, n_out: int | None =
                 continue
             if not keep.all():
                 x, y = x[keep], y[keep]
+            last, lo, hi = float(y[-1]), float(y.min()), float(y.max())
             if n_out:
                 x, y = downsample(x, y, n_out)
             xs, ys = x.tolist(), y.tolist()
             label = panel.labels.get(name, name)
-            out.append(SeriesData(f"{prefix}{label}" if prefix else label, xs, ys))
+            out.append(SeriesData(f"{prefix}{label}" if prefix else label, xs, ys,
+                                  last, lo, hi))
     if masked:
         notices.append(f"{masked} values <= 0 hidden on log y")
+    if gaps:
+        notices.append(f"{gaps} NaN/inf points not drawn")
     return out, notices
 
 
+# Each series gets a colour AND a marker of its own, so that nothing depends on colour
+# alone (NO_COLOR, TERM=dumb, a colour-blind reader). The pairs repeat only after 64.
 MARKERS = ("*", "+", "o", "x", "#", "@", "%", "=")
+COLORS = ("blue+", "orange+", "green+", "red+", "magenta+", "cyan+", "yellow", "gray+")
+BAR_MARKERS = ("#", "=", ".", "%", "+", "o", "x", "@")
+MIN_PLOT_ROWS = 8  # below this the legend packs into fewer lines
+
+
+def series_style(i: int) -> tuple[str, str]:
+    """(marker, colour) of the i-th series of a panel."""
+    return MARKERS[i % len(MARKERS)], COLORS[(i + i // len(MARKERS)) % len(COLORS)]
 
 
 @dataclass
@@ -131,64 +149,294 @@ def panel_data(panel: Panel, sources: Sequence[Source], *, width: int = 80,
 
 
 def draw_panel(plt, panel: Panel, sources: Sequence[Source], *, width: int = 80,
-               logy: bool | None = None, smoothing: float = 0.0,
-               markers: bool = False) -> list[str]:
-    """Draw `panel` on a plotext-like `plt` (data already cleared by the caller).
-    `markers=True` gives each series its own ASCII marker (for output without colour).
-    Returns the notices shown (e.g. masked values)."""
+               height: int = 20, logy: bool | None = None, smoothing: float = 0.0,
+               color: bool = True) -> tuple[int, list[str]]:
+    """Read `panel`'s data from `sources` and draw it on a plotext-like `plt` (see
+    `draw_data`)."""
     data = panel_data(panel, sources, width=width, logy=logy, smoothing=smoothing)
-    draw_data(plt, panel, data, logy=logy, smoothing=smoothing, markers=markers)
-    return data.notices
+    return draw_data(plt, panel, data, width=width, height=height, logy=logy,
+                     smoothing=smoothing, color=color)
 
 
-def draw_data(plt, panel: Panel, data: PanelData, *, logy: bool | None = None,
-              smoothing: float = 0.0, markers: bool = False) -> None:
-    """Draw what `panel_data` read (the second half of `draw_panel`)."""
+def draw_data(plt, panel: Panel, data: PanelData, *, width: int = 80, height: int = 20,
+              logy: bool | None = None, smoothing: float = 0.0,
+              color: bool = True) -> tuple[int, list[str]]:
+    """Draw what `panel_data` read on `plt` (data already cleared by the caller), in a
+    `width` x `height` box. The legend (with each series' last / min / max), a bar
+    panel's value table and the notices go *below* the plot, never over the data: returns
+    the plot's height (the caller sizes the figure to it) and those lines."""
     logy = panel.logy if logy is None else logy
-    title = panel.title
+    tags = []
     if panel.kind == "bars":
+        below = _bar_lines(data.bars, width, height, color) if data.bars else []
         if data.bars is not None:
             _draw_bars(plt, *data.bars)
     else:
         series = data.series
+        below = _legend_lines(series, width, height, color)
         for i, s in enumerate(series):
-            style = {"marker": MARKERS[i % len(MARKERS)]} if markers else {}
-            plt.plot(s.xs, s.ys, label=_ascii(s.label), **style)
-        # (plotext fails on a log axis with no data, so scales are set only with data)
-        if panel.logx and series:
-            plt.xscale("log")
-            plt.xticks(*_decade_ticks([x for s in series for x in s.xs]))
+            marker, colour = series_style(i)
+            plt.plot(s.xs, s.ys, marker=marker, color=colour if color else None)
+        if series:  # (plotext fails on a log axis with no data: scales only with data)
+            # rows inside the frame: less title, frame, x ticks, x label and what goes below;
+            # one tick per two rows at most, so that plotext never has to drop one
+            rows = height - len(below) - (1 if data.notices else 0) - 4 - bool(panel.xlabel)
+            _axis(plt, "x", [x for s in series for x in s.xs], panel.logx,
+                  most=min(8, max(3, width // 8)))
+            _axis(plt, "y", [y for s in series for y in s.ys], logy,
+                  most=min(6, max(2, (rows + 1) // 2)))
         if logy:
-            title += " (log y)"
-            if series:
-                plt.yscale("log")
-                plt.yticks(*_decade_ticks([y for s in series for y in s.ys]))
+            tags.append("log y")
+        if panel.logx:
+            tags.append("log x")
         if smoothing > 0:
-            title += f" (ema {smoothing:g})"
+            tags.append(f"ema {smoothing:g}")
     if data.notices:
-        title += " - " + "; ".join(data.notices)
-    plt.title(_ascii(title))
+        below += _wrap("! " + "; ".join(data.notices), width, 2)
+    plt.title(fit_title(_ascii(panel.title), tags, width))
     if panel.xlabel:
-        plt.xlabel(_ascii(panel.xlabel))
+        plt.xlabel(_ascii(panel.xlabel)[:max(width - 8, 4)])
     if panel.ylabel:
-        plt.ylabel(_ascii(panel.ylabel))
+        plt.ylabel(_ascii(panel.ylabel)[:max(height - 4, 4)])
+    return max(height - len(below), 4), below
+
+
+def fit_title(title: str, tags: Sequence[str], width: int) -> str:
+    """The title with its tags (log y, ema) in width - 4 columns (plotext drops a
+    longer title): the title is cut (its end marked '~'), never dropped; tags stay."""
+    tag = f" [{', '.join(tags)}]" if tags else ""
+    room = max(width - 4, 4)
+    if len(title) + len(tag) <= room:
+        return title + tag
+    if len(tag) > room // 2:
+        tag = f" [{','.join(t.replace(' ', '') for t in tags)}]"[:room // 2]
+    keep = max(room - len(tag) - 1, 3)
+    return title[:keep] + "~" + tag
+
+
+def _wrap(text: str, width: int, most: int) -> list[str]:
+    import textwrap
+
+    lines = textwrap.wrap(_ascii(text), max(width, 10)) or [""]
+    if len(lines) > most:
+        lines = lines[:most]
+        lines[-1] = lines[-1][:max(width - 1, 1)] + "~"
+    return lines
+
+
+def _legend_lines(series: Sequence[SeriesData], width: int, height: int,
+                  color: bool) -> list[str]:
+    """One line per series (marker, label, last / min / max) when the plot keeps at
+    least MIN_PLOT_ROWS rows; else the entries packed into as few lines as fit."""
+    from paramlab.console.render.text import fmt_value
+
+    if not series:
+        return []
+    entries = []
+    for i, s in enumerate(series):
+        marker, colour = series_style(i)
+        entries.append((marker, colour, _ascii(s.label),
+                        f"last {fmt_value(s.last)}  min {fmt_value(s.lo)}  "
+                        f"max {fmt_value(s.hi)}"))
+    if height - len(entries) - 1 >= MIN_PLOT_ROWS:
+        w = min(max(len(e[2]) for e in entries), max(width // 2 - 4, 8))
+        out = []
+        for marker, colour, label, values in entries:
+            label = label if len(label) <= w else label[:w - 1] + "~"
+            out.append(_paint(f"{marker}{marker} {label.ljust(w)}", colour, color)
+                       + _clip(f"  {values}", width - w - 3))
+        return out
+    lines, line, used = [], "", 0
+    for marker, colour, label, _ in entries:
+        label = label if len(label) <= width - 4 else label[:width - 5] + "~"
+        piece = f"{marker}{marker} {label}"
+        if used and used + 2 + len(piece) > width:
+            lines.append(line)
+            line, used = "", 0
+        line += ("  " if used else "") + _paint(piece, colour, color)
+        used += (2 if used else 0) + len(piece)
+    lines.append(line)
+    if len(lines) > max(height - MIN_PLOT_ROWS, 1):  # still too many: say how many
+        lines = [f"{len(series)} series (enlarge the panel for the legend)"]
+    return lines
+
+
+def _bar_lines(bars: tuple[str, Table], width: int, height: int, color: bool) -> list[str]:
+    """A bar panel's legend as a value table: one line per row (marker, name, values)."""
+    from paramlab.console.render.text import fmt_value
+
+    prefix, table = bars
+    names = [_ascii(f"{prefix}{r}") for r in table.rows]
+    w = min(max(len(n) for n in names), 24)
+    cols = [_ascii(c) for c in table.columns]
+    cw = [max(len(c), 6) for c in cols]
+    head = " " * (w + 3) + "  ".join(c.rjust(k) for c, k in zip(cols, cw, strict=True))
+    rows = []
+    for i, (name, cells) in enumerate(zip(names, table.cells, strict=True)):
+        m = BAR_MARKERS[i % len(BAR_MARKERS)]
+        name = name if len(name) <= w else name[:w - 1] + "~"
+        vals = "  ".join(fmt_value(v).rjust(k) for v, k in zip(cells, cw, strict=True))
+        rows.append(_paint(f"{m}{m} {name.ljust(w)}", COLORS[i % len(COLORS)], color)
+                    + " " + vals)
+    lines = [head, *rows]
+    if len(lines) > max(height - MIN_PLOT_ROWS, 2):  # too tall: the markers only
+        lines = _wrap("  ".join(f"{BAR_MARKERS[i % 8] * 2} {n}"
+                                for i, n in enumerate(names)), width, 2)
+    return [_clip(line, width) if "\x1b" not in line else line for line in lines]
+
+
+def _paint(text: str, colour: str, color: bool) -> str:
+    if not color:
+        return text
+    import plotext
+
+    return plotext.colorize(text, colour)
+
+
+def _clip(text: str, width: int) -> str:
+    return text if len(text) <= width else text[:max(width - 1, 0)] + "~"
 
 
 def _draw_bars(plt, prefix: str, table: Table) -> None:
-    # one group per column (e.g. task), one bar colour per row (e.g. merging method)
+    # one group per column (e.g. task), one bar per row (e.g. merging method), each row
+    # with its own fill character so that the bars read without colour
     values = [[v if math.isfinite(v) else 0.0 for v in row] for row in table.cells]
     plt.multiple_bar([_ascii(c) for c in table.columns], values,
-                     labels=[_ascii(f"{prefix}{r}") for r in table.rows])
+                     marker=[BAR_MARKERS[i % len(BAR_MARKERS)] for i in range(len(values))],
+                     color=[COLORS[i % len(COLORS)] for i in range(len(values))])
+    flat = [v for row in values for v in row]
+    if flat:
+        _axis(plt, "y", [min(0.0, *flat), max(0.0, *flat)], False)
 
 
-def _decade_ticks(values: list[float], most: int = 7) -> tuple[list[float], list[str]]:
-    """Ticks at powers of ten for a log axis (plotext's own are long decimals)."""
-    lo = math.floor(math.log10(min(values)))
-    hi = math.ceil(math.log10(max(values)))
-    step = max(1, math.ceil((hi - lo + 1) / most))
-    exps = list(range(lo, hi + 1, step))
-    return [10.0**e for e in exps], [f"1e{e}" if not 0 <= e <= 3 else str(10**e)
-                                     for e in exps]
+# ------------------------------------------------------------------------------ axes
+
+
+def _axis(plt, which: str, values: list[float], log: bool, most: int = 6) -> None:
+    """Scale, limits and round ticks (inside the data range, at least 3) of one axis."""
+    lo, hi = min(values), max(values)
+    if log:
+        getattr(plt, f"{which}scale")("log")
+        if hi <= lo * (1 + 1e-9):
+            lo, hi = lo / 2, hi * 2
+            getattr(plt, f"{which}lim")(math.log10(lo), math.log10(hi))
+        ticks = log_ticks(lo, hi, most=most)
+        labels = [tick_label_log(t) for t in ticks]
+    else:
+        if hi - lo <= 1e-12 * max(abs(lo), abs(hi), 1e-300):
+            pad = abs(lo) * 0.1 or 1.0
+            lo, hi = lo - pad, hi + pad
+            getattr(plt, f"{which}lim")(lo, hi)
+        ticks = nice_ticks(lo, hi, most=most)
+        step = ticks[1] - ticks[0] if len(ticks) > 1 else 1.0
+        labels = [tick_label(t, step) for t in ticks]
+    getattr(plt, f"{which}ticks")(ticks, labels)
+
+
+def nice_ticks(lo: float, hi: float, most: int = 6, target: int = 5) -> list[float]:
+    """Round values (1, 2 or 5 x 10^k apart) inside [lo, hi]: of the spacings giving 3
+    (or `most`, when smaller) to `most` ticks, the one whose count is nearest `target`
+    (fewer on a tie)."""
+    span = hi - lo
+    if not span > 0 or not math.isfinite(span):
+        return [lo]
+    found: list[list[float]] = []
+    k = math.floor(math.log10(span)) + 1
+    while k > math.floor(math.log10(span)) - 3:
+        for m in (5, 2, 1):
+            step = m * 10.0**k
+            first, last = math.ceil(lo / step - 1e-9), math.floor(hi / step + 1e-9)
+            if min(3, most) <= last - first + 1 <= most:
+                found.append([_clean(i * step, step) for i in range(first, last + 1)])
+        k -= 1
+    if not found:  # no round spacing gives 3 to `most` ticks: the nearest to `most`
+        for k in range(math.floor(math.log10(span)) + 1, math.floor(math.log10(span)) - 4,
+                       -1):
+            for m in (5, 2, 1):
+                step = m * 10.0**k
+                first, last = math.ceil(lo / step - 1e-9), math.floor(hi / step + 1e-9)
+                if last >= first:
+                    found.append([_clean(i * step, step) for i in range(first, last + 1)])
+        fits = [t for t in found if len(t) <= most]
+        return max(fits, key=len) if fits else min(found, key=len)
+    return min(found, key=lambda t: (abs(len(t) - target), len(t)))
+
+
+def log_ticks(lo: float, hi: float, most: int = 7) -> list[float]:
+    """Powers of ten inside [lo, hi] (thinned to `most`); with fewer than 3, the 2s and
+    5s, then every digit, then round linear ticks."""
+    e0, e1 = math.floor(math.log10(lo)), math.ceil(math.log10(hi))
+    inside = lambda v: lo * (1 - 1e-9) <= v <= hi * (1 + 1e-9)  # noqa: E731
+    for mantissas in ((1,), (1, 2, 5), (1, 2, 3, 5), tuple(range(1, 10))):
+        ticks = [_clean(m * 10.0**e, 10.0**e) for e in range(e0, e1 + 1) for m in mantissas
+                 if inside(m * 10.0**e)]
+        if len(ticks) >= 3:
+            if len(ticks) > most and mantissas == (1,):
+                step = math.ceil(len(ticks) / most)
+                ticks = ticks[::step]
+            return ticks if len(ticks) <= most or mantissas != (1, 2, 5) else \
+                [t for t in ticks if _mantissa(t) == 1] or ticks
+    return nice_ticks(lo, hi)
+
+
+def _mantissa(v: float) -> int:
+    return round(v / 10.0 ** math.floor(math.log10(v) + 1e-9))
+
+
+def _clean(v: float, step: float) -> float:
+    """v rounded to the tick spacing's digits (no 0.30000000000000004)."""
+    digits = max(0, -math.floor(math.log10(step)) + 1)
+    return round(v, digits) if digits < 15 else v
+
+
+def tick_label(v: float, step: float) -> str:
+    if v == 0:
+        return "0"
+    if abs(v) >= 1e5 or (abs(v) < 1e-3 and step < 1e-3):
+        return _compact_e(v)
+    decimals = max(0, -math.floor(math.log10(step) + 1e-9))
+    return f"{v:.{decimals}f}"
+
+
+def tick_label_log(v: float) -> str:
+    """A log tick as a power: 1e-3, 2e-3, ...; 1 to 5000 written out."""
+    if 1 <= v < 1e4 and float(v).is_integer():
+        return str(int(v))
+    return _compact_e(v)
+
+
+def _compact_e(v: float) -> str:
+    mant, _, exp = f"{v:.2e}".partition("e")
+    mant = mant.rstrip("0").rstrip(".")
+    return f"{mant}e{int(exp)}"
+
+
+# ------------------------------------------------------------------------ plain text
+
+_BOX = str.maketrans({"┌": "+", "┐": "+", "└": "+", "┘": "+", "─": "-", "│": "|",
+                      "┤": "+", "├": "+", "┬": "+", "┴": "+", "┼": "+", "█": "#",
+                      "▄": "#", "▀": "#", "▌": "#", "▐": "#", "·": ".", "…": "~",
+                      "•": "*", "▞": "%", "–": "-", "✓": "v", "✗": "x"})
+
+
+def to_ascii(text: str) -> str:
+    """Box drawing, blocks and braille as plain ASCII (TERM=dumb, non-UTF-8 output)."""
+    text = text.translate(_BOX)
+    if any(ord(c) > 127 for c in text):
+        text = "".join(c if ord(c) < 128 else ("." if 0x2800 <= ord(c) <= 0x28FF else "?")
+                       for c in text)
+    return text
+
+
+def ascii_only(stream=None) -> bool:
+    """True when the terminal cannot show more than ASCII: TERM=dumb, or an output
+    encoding that is not UTF."""
+    import sys
+
+    if os.environ.get("TERM") == "dumb":
+        return True
+    enc = (getattr(stream or sys.stdout, "encoding", None) or "").lower()
+    return bool(enc) and "utf" not in enc
 
 
 _ANSI = None
@@ -209,24 +457,27 @@ def _ascii(text: str) -> str:
 
 
 def no_color() -> bool:
-    return bool(os.environ.get("NO_COLOR"))
+    return bool(os.environ.get("NO_COLOR")) or os.environ.get("TERM") == "dumb"
 
 
 def render_panel(panel: Panel, sources: Sequence[Source] | History, *, width: int = 80,
                  height: int = 20, color: bool = False, logy: bool | None = None,
-                 smoothing: float = 0.0) -> str:
-    """The panel as text (headless). Same drawing code as the TUI."""
+                 smoothing: float = 0.0, ascii: bool | None = None) -> str:
+    """The panel as text (headless), `width` x `height` including its legend and
+    notices; `ascii` (default: when the terminal is ASCII-only) draws the frame in
+    plain characters. Same drawing code as the TUI."""
     import plotext as plt
 
     if isinstance(sources, History):
         sources = [("", sources)]
     plt.clf()
-    plt.plotsize(width, height)
-    if not color:
-        plt.theme("clear")
-    else:
-        plt.theme("default")
-    draw_panel(plt, panel, sources, width=width, logy=logy, smoothing=smoothing,
-               markers=not color)
+    plt.limitsize(False, False)  # the size asked for, also when stdout is not a terminal
+    plt.theme("default" if color else "clear")
+    plot_h, below = draw_panel(plt, panel, sources, width=width, height=height,
+                               logy=logy, smoothing=smoothing, color=color)
+    plt.plotsize(width, plot_h)
     text = plt.build()
-    return text if color else strip_ansi(text)
+    if not color:
+        text = strip_ansi(text)
+    text = "\n".join([text.rstrip("\n"), *below])
+    return to_ascii(text) if (ascii_only() if ascii is None else ascii) else text

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import shutil
 import sys
+from collections.abc import Iterable, Sequence
 
 from paramlab.console.render.plotting import no_color, render_panel
 from paramlab.scenarios.base import Scenario, Verdict
@@ -13,6 +14,78 @@ from paramlab.scenarios.history import History
 
 def terminal_width(default: int = 100) -> int:
     return max(60, min(140, shutil.get_terminal_size((default, 30)).columns))
+
+
+def table_width() -> int:
+    """Columns for a CLI table: $COLUMNS, else the terminal's, else 80 (piped)."""
+    import os
+
+    env = os.environ.get("COLUMNS", "")
+    if env.isdigit() and int(env) >= 40:
+        return int(env)
+    if sys.stdout.isatty():
+        return max(40, shutil.get_terminal_size((80, 24)).columns)
+    return 80
+
+
+def grid(header: Sequence[str], rows: Iterable[Sequence[object]], *,
+         width: int | None = None, right: Sequence[int] = (), wrap: Sequence[int] = (),
+         cut: Sequence[int] = (), indent: int = 0,
+         min_widths: dict[int, int] | None = None) -> str:
+    """Aligned columns that fit `width` (default `table_width()`). Only the columns in
+    `wrap` (folded onto more lines) and `cut` (shortened, the cut marked with an ellipsis,
+    '~' on ASCII terminals) give way when a row is too wide, the widest first and none
+    below `min_widths` (default 4) or its header; `right` columns are right-aligned."""
+    import textwrap
+
+    from paramlab.console.render.plotting import ascii_only
+
+    body = [[str(c) for c in row] for row in rows]
+    n = len(header)
+    w = [max([len(header[i]), *(len(r[i]) for r in body)]) for i in range(n)]
+    flex = [i for i in range(n) if i in wrap or i in cut]
+    lows = {i: min(w[i], max(len(header[i]), (min_widths or {}).get(i, 4))) for i in flex}
+    excess = sum(w) + 2 * (n - 1) + indent - (width or table_width())
+    while excess > 0:
+        cands = [i for i in flex if w[i] > lows[i]]
+        if not cands:
+            break
+        i = max(cands, key=lambda j: w[j])
+        second = max((w[j] for j in cands if j != i), default=lows[i])
+        new = max(lows[i], min(second, w[i] - 1), w[i] - excess)
+        excess -= w[i] - new
+        w[i] = new
+    mark = "~" if ascii_only() else "\u2026"
+
+    def cells(row: list[str]) -> list[list[str]]:
+        out = []
+        for i, c in enumerate(row):
+            if i in wrap and len(c) > w[i]:
+                out.append(textwrap.wrap(c, w[i]) or [""])
+            elif i in cut and len(c) > w[i]:
+                out.append([c[:w[i] - 1] + mark])
+            else:
+                out.append([c])
+        return out
+
+    lines = []
+    for row in [list(header), *body]:
+        parts = cells(row)
+        for k in range(max(len(p) for p in parts)):
+            line = "  ".join((p[k] if k < len(p) else "").rjust(w[i]) if i in right else
+                             (p[k] if k < len(p) else "").ljust(w[i])
+                             for i, p in enumerate(parts))
+            lines.append(" " * indent + line.rstrip())
+    return "\n".join(lines)
+
+
+def wrapped(label: str, text: str, width: int | None = None) -> str:
+    """`label text` with the text folded to the table width, continuation lines
+    indented under its start."""
+    import textwrap
+
+    return textwrap.fill(text, width or table_width(), initial_indent=label,
+                         subsequent_indent=" " * len(label), break_on_hyphens=False)
 
 
 def fmt_value(x: float | None) -> str:
@@ -71,12 +144,11 @@ def format_verdict(verdict: Verdict | None, scenario: Scenario | None = None,
         lines.append(f"verdict: none (run {status}{': ' + reason if reason else ''})")
         return "\n".join(lines)
     lines.append(f"verdict: {verdict.label}  ({verdict.score})  {verdict.summary}")
-    nw = max(len(c.name) for c in verdict.criteria)
-    for tier in ("paper", "mechanism"):
-        for c in (c for c in verdict.criteria if c.tier == tier):
-            mark = "pass" if c.passed else "FAIL"
-            lines.append(f"  {tier:<9} {mark}  {c.name.ljust(nw)}  "
-                         f"{fmt_value(c.measured):>11}  {c.threshold}")
+    rows = [(c.tier, "pass" if c.passed else "FAIL", c.name, fmt_value(c.measured),
+             c.threshold) for tier in ("paper", "mechanism")
+            for c in verdict.criteria if c.tier == tier]
+    lines.append(grid(["tier", "", "criterion", "measured", "threshold"], rows,
+                      right=(3,), wrap=(2,), indent=2))
     if scenario is not None and scenario.meta is not None:
         lines.append(f"paper reports: {scenario.paper_reports}")
     return "\n".join(lines)
@@ -126,7 +198,5 @@ def format_paper_table(rows, entry: dict | None) -> str:
         paper = r.paper if r.paper == "not reported" else f"{r.paper}{unit}"
         body.append([r.quantity, paper + (f" [{r.source}]" if r.source else ""), ours,
                      r.criterion or "-"])
-    cols = ["quantity", "paper", "paramlab", "criterion"]
-    widths = [max([len(c), *(len(b[i]) for b in body)]) for i, c in enumerate(cols)]
-    return "\n".join("  " + "  ".join(x.ljust(w) for x, w in zip(row, widths)).rstrip()
-                     for row in [cols, *body])
+    return grid(["quantity", "paper", "paramlab", "criterion"], body, wrap=(0, 1, 2, 3),
+                indent=2)

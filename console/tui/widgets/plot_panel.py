@@ -97,7 +97,7 @@ class PlotPanel(PlotextPlot):
         self.sources: list[Source] = []
         self.logy: bool = panel.logy
         self.smoothing: float = 0.0
-        self.markers = False  # distinct ASCII markers per series (NO_COLOR)
+        self.markers = False  # no colour (NO_COLOR): series told apart by marker only
         self.notices: list[str] = []
         self._drawn: tuple | None = None
         self._strips: list[Strip] = []
@@ -226,13 +226,15 @@ def render_ansi(job: tuple) -> tuple[str, float]:
         _FIGURE = Plot()
     plt = _FIGURE
     plt.clear_figure()
-    draw_data(plt, panel, data, logy=logy, smoothing=smoothing, markers=markers)
-    plt.plotsize(width, height)
-    plt._set_size(width, height)  # as PlotextPlot.render does (textual-plotext #5)
+    plot_h, below = draw_data(plt, panel, data, width=width, height=height, logy=logy,
+                              smoothing=smoothing, color=not markers)
+    plt.plotsize(width, plot_h)
+    plt._set_size(width, plot_h)  # as PlotextPlot.render does (textual-plotext #5)
     if theme_def is not None and theme_name not in themes:
         themes[theme_name] = theme_def  # e.g. textual-auto-<app theme>, made in the app
     plt.theme(theme_name)
-    return plt.build(), time.perf_counter() - t0
+    text = plt.build().rstrip("\n")
+    return "\n".join([text, *below]), time.perf_counter() - t0
 
 
 def warm_drawing_process() -> int:
