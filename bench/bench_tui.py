@@ -130,7 +130,7 @@ async def bench(args) -> dict:
         params = HOSE.params.build({"rate": args.rate, "seconds": args.seconds})
         items = [app.launch(HOSE, params, seed=i) for i in range(args.runs)]
         await pilot.pause(0.5)
-        panels = app.screen.plots.panels
+        panels = app.screen.plots.visible_panels
         assert panels and app.screen.tabs.active == "tab-plots"
         next_rss = 0.0
         while not all(i.finished for i in items):

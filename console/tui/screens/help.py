@@ -26,7 +26,8 @@ KEYS = (
     ("Plots", (
         ("y", "log y on/off (the focused panel, or all panels)"),
         ("s", "smoothing: off, debiased EMA 0.6 / 0.9 / 0.99 (as TensorBoard)"),
-        ("m", "zoom the focused panel (esc to come back)"),
+        ("m", "maximise the focused panel, or the first shown (esc to come back)"),
+        ("[ ]", "previous / next page of panels when they do not all fit"),
         ("1 2 3", "tabs: scenarios, plots, log"),
     )),
     ("Sweep screen", (

@@ -36,6 +36,9 @@ class MainScreen(Screen):
         Binding("o", "compare", "Compare"),
         Binding("y", "toggle_logy", "Log y"),
         Binding("s", "cycle_smoothing", "Smooth", show=False),  # in ? help; footer room
+        Binding("m", "maximize_panel", "Zoom", show=False),
+        Binding("left_square_bracket", "flip(-1)", "Prev panels", show=False),
+        Binding("right_square_bracket", "flip(1)", "Next panels", show=False),
         Binding("1", "tab('tab-scenarios')", "Scenarios", show=False),
         Binding("2", "tab('tab-plots')", "Plots", show=False),
         Binding("3", "tab('tab-log')", "Log", show=False),
@@ -197,7 +200,28 @@ class MainScreen(Screen):
         self.runs_table.focus()
         self.tabs.active = tab
 
+    def action_maximize_panel(self) -> None:
+        """Maximise the focused panel (the first shown if none has focus); esc returns.
+        Only on the Plots tab (elsewhere `m` may be the start of a filter being typed)."""
+        if self.tabs.active != "tab-plots":
+            return
+        panels = self.plots.visible_panels
+        if not panels:
+            return
+        target = next((p for p in panels if p.has_focus), panels[0])
+        target.focus()
+        self.maximize(target, container=False)
+
+    def action_flip(self, delta: int) -> None:
+        if self.tabs.active != "tab-plots":
+            return
+        if not self.plots.flip(delta):
+            self.notify("all panels are on screen", timeout=2)
+
     def action_leave_input(self) -> None:
+        if self.maximized is not None:
+            self.minimize()
+            return
         if isinstance(self.focused, Input):
             self.runs_table.focus() if self.app.items else \
                 self.query_one(ScenarioBrowser).option_list.focus()

@@ -23,7 +23,6 @@ from functools import partial
 from rich.color import Color
 from rich.segment import Segment
 from rich.style import Style
-from textual.binding import Binding
 from textual.strip import Strip
 from textual_plotext import PlotextPlot
 
@@ -89,7 +88,6 @@ def ansi_to_strips(text: str, width: int, cache: dict[str, Style]) -> list[Strip
 class PlotPanel(PlotextPlot):
     can_focus = True
     ALLOW_MAXIMIZE = True
-    BINDINGS = [Binding("m", "screen.maximize", "Zoom", show=False)]
 
     def __init__(self, panel: Panel, *, id: str | None = None) -> None:  # noqa: A002
         super().__init__(id=id)

@@ -4,6 +4,10 @@ A header line says what is shown (for a comparison: which params differ between 
 as the legend letters A, B, ...), a grid holds one `PlotPanel` per scenario panel, and a
 footer line gives the verdict. `y` flips log-y (the focused panel, or all), `s` cycles
 the smoothing.
+
+Every panel gets at least MIN_PANEL_WIDTH x MIN_PANEL_HEIGHT cells: when the panels do not
+all fit, the view pages through them (`[` and `]` flip; the header says "panels 3-4 of
+6"), down to one panel per page at 80x24. `m` maximises the focused panel.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ if TYPE_CHECKING:
 SMOOTHING = (0.0, 0.6, 0.9, 0.99)  # TensorBoard-style debiased EMA weights; 0 = off
 LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 MIN_PANEL_WIDTH = 44
+MIN_PANEL_HEIGHT = 14  # title, frame, x ticks, >= 6 data rows, a legend line or two
 
 
 def differing_params(items: Sequence[RunView]) -> list[str]:
@@ -58,6 +63,8 @@ class PlotsView(Vertical):
         self.smoothing = 0.0
         self._scenario_key: str | None = None
         self._head_text = ""
+        self.page = 0
+        self.per_page = 1
 
     def compose(self) -> ComposeResult:
         yield InfoLine("no run selected: pick a scenario, press r to run it "
@@ -81,6 +88,7 @@ class PlotsView(Vertical):
             self._scenario_key = key
             await grid.remove_children()
             await grid.mount_all([PlotPanel(p) for p in sc.panels])
+            self.page = 0
             self._layout_grid()
         if len(self.items) == 1:
             sources = [("", self.items[0].history)]
@@ -96,14 +104,52 @@ class PlotsView(Vertical):
 
     def _layout_grid(self) -> None:
         grid = self.query_one("#panels", Grid)
-        n = len(grid.children)
+        panels = list(grid.children)
+        n = len(panels)
         if not n:
             return
         cols = max(1, min(n, self.size.width // MIN_PANEL_WIDTH))
+        avail = max(MIN_PANEL_HEIGHT // 2, grid.size.height or self.size.height - 2)
+        self.per_page = cols * max(1, avail // MIN_PANEL_HEIGHT)
+        pages = math.ceil(n / self.per_page)
+        self.page = min(self.page, pages - 1)
+        first = self.page * self.per_page
+        shown = panels[first:first + self.per_page]
+        for i, panel in enumerate(panels):
+            panel.display = first <= i < first + self.per_page
+        cols = max(1, min(len(shown), cols))
         grid.styles.grid_size_columns = cols
-        rows = math.ceil(n / cols)
-        avail = max(8, grid.size.height or self.size.height - 2)
-        grid.styles.grid_rows = str(max(8, avail // rows))
+        rows = math.ceil(len(shown) / cols)
+        grid.styles.grid_rows = str(max(MIN_PANEL_HEIGHT // 2, avail // rows))
+        self._head_text = ""  # the page shows in the header
+
+    @property
+    def pages(self) -> int:
+        return max(1, math.ceil(len(self.panels) / max(self.per_page, 1)))
+
+    def flip(self, delta: int) -> bool:
+        """Next (+1) or previous (-1) page of panels; False when there is one page."""
+        if self.pages == 1:
+            return False
+        self.page = (self.page + delta) % self.pages
+        self._layout_grid()
+        self.update_text()
+        for p in self.visible_panels:
+            p.redraw()
+        return True
+
+    @property
+    def visible_panels(self) -> list[PlotPanel]:
+        return [p for p in self.panels if p.display]
+
+    def page_label(self) -> str:
+        n = len(self.panels)
+        if self.pages == 1:
+            return ""
+        first = self.page * self.per_page
+        last = min(n, first + self.per_page)
+        which = f"panel {first + 1}" if last == first + 1 else f"panels {first + 1}-{last}"
+        return f"  [b]{which} of {n}[/] [dim]\\[ ] flip[/]"
 
     def update_text(self) -> None:
         if not self.items:
@@ -114,14 +160,14 @@ class PlotsView(Vertical):
             progress = "-" if step is None else f"{step:g}" + (f"/{it.total}" if it.total else "")
             src = f"record {it.path.name}" if it.is_replay and it.path else ""
             elapsed = fmt_seconds(it.elapsed) if it.elapsed is not None else "-"
-            head = (f"[b]{it.short_id}[/]  {it.scenario_id}  {it.status}  step {progress}  "
-                    f"{elapsed}  seed {it.seed}  {src}")
+            head = (f"[b]{it.short_id}[/]{self.page_label()}  {it.scenario_id}  {it.status}  "
+                    f"step {progress}  {elapsed}  seed {it.seed}  {src}")
             verdict = verdict_line(it)
             if it.replay_note:
                 verdict += f"  [dim]{_escape(it.replay_note)}[/]"
         else:
             labels = differing_params(self.items)
-            head = "[b]compare[/]  " + "  ".join(
+            head = "[b]compare[/]" + self.page_label() + "  " + "  ".join(
                 f"[b]{LETTERS[i % 26]}[/] {_escape(lab)} ({it.status})"
                 for i, (it, lab) in enumerate(zip(self.items, labels)))
             verdict = "  ".join(f"[b]{LETTERS[i % 26]}[/] {verdict_line(it)}"
@@ -135,7 +181,7 @@ class PlotsView(Vertical):
         """Called ~10 times a second: redraw visible panels whose data changed."""
         if not self.items or not self.is_on_screen:
             return
-        panels = self.panels
+        panels = self.visible_panels
         for p in panels:
             p.poll(len(panels))
 
@@ -144,7 +190,7 @@ class PlotsView(Vertical):
     def toggle_logy(self) -> str | None:
         """Flip log y of the focused panel, or of every line panel. The panels' titles
         show the new state ("(log y)"); returns a message only when nothing could flip."""
-        panels = self.panels
+        panels = self.visible_panels
         focused = [p for p in panels if p.has_focus]
         line_panels = [p for p in (focused or panels) if p.panel.kind == "line"]
         if not line_panels:

@@ -1,0 +1,132 @@
+"""The Plots view at 80x24 and 120x40 (Pilot): every panel readable -- its title (cut,
+never dropped), >= 3 round ticks on each axis inside the frame, one marker per series in
+a legend below the data -- paging when the panels do not fit, `m` to maximise."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import pytest
+from test_app import run, screen_text, wait_for, write_record
+
+from paramlab.console.tui.app import ParamlabApp
+from paramlab.scenarios.base import (
+    Criterion,
+    Metric,
+    Panel,
+    Paper,
+    Params,
+    Scenario,
+    ScenarioMeta,
+    Table,
+    Verdict,
+    param,
+)
+
+LONG = "final training loss against the width of the network under three parametrizations"
+
+
+@dataclass(frozen=True)
+class LayoutParams(Params):
+    steps: int = param(60, range=(2, 1000), help="number of steps")
+
+
+def layout_run(p: LayoutParams, ctx):
+    for t in range(1, p.steps + 1):
+        w = 2.0 ** (t / 6)
+        yield Metric(t, {"width": w, "sp": 3.0 / w**0.5, "ntk": 1.0 / w, "mup": 0.5 / w**0.25,
+                         "acc": 38.2 + 74.6 * t / p.steps, "acc_b": 60.0 - 0.2 * t})
+    yield Table("methods", ["TA", "TIES", "DARE", "PCB"], ["t1", "t2", "t3"],
+                [[0.8, 0.7, 0.6], [0.85, 0.75, 0.5], [0.6, 0.65, 0.7], [0.9, 0.8, 0.75]])
+
+
+def layout_check(history, p) -> Verdict:
+    return Verdict((Criterion.at_most("final ntk", history.last("ntk"), 1.0),), "ok")
+
+
+LAYOUT = Scenario(
+    params=LayoutParams, run=layout_run, check=layout_check,
+    panels=(Panel(LONG, series=("sp", "ntk", "mup"), x="width", logx=True, logy=True),
+            Panel("accuracy (%)", series=("acc", "acc_b"), xlabel="step"),
+            Panel("merging methods", kind="bars", table="methods")),
+    presets={"quick": {"steps": 20}}, key_metric="ntk", total_steps=lambda p: p.steps,
+    meta=ScenarioMeta(id="layout-demo", title="Layout", theme="demo",
+                      paper=Paper("Layouts", "A. Author", 2024), claim="panels read",
+                      entry_point="test_app_layout:LAYOUT"),
+    paper_reports="-")
+
+
+def panel_text(panel) -> list[str]:
+    return ["".join(seg.text for seg in strip) for strip in panel._strips]
+
+
+def assert_readable(panel) -> None:
+    lines = panel_text(panel)
+    title, name = lines[0].strip(), panel.panel.title
+    assert title and title.split(" [")[0].rstrip("~") in name, (name, lines[0])
+    top = next(i for i, x in enumerate(lines) if "┌" in x)
+    bottom = next(i for i, x in enumerate(lines) if "└" in x)
+    frame = lines[top:bottom + 1]
+    if panel.panel.kind == "line":
+        assert sum("┤" in x for x in frame) >= 3, "\n".join(lines)
+        assert lines[bottom].count("┬") >= 3, "\n".join(lines)
+        legend = [x for x in lines[bottom + 1:] if x[:2] in ("**", "++", "oo")]
+        n = len(panel.panel.series)
+        assert len({x[:2] for x in legend}) == n, "\n".join(lines)  # distinct markers
+        inside = "\n".join(frame)
+        assert not any(x[:2] + " " in inside and x[3:8] in inside for x in legend)
+    else:
+        assert any(x.startswith("## TA") for x in lines[bottom:]), "\n".join(lines)
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)])
+def test_every_panel_is_readable_at_80x24_and_120x40(size, runs, tmp_path):
+    path = write_record(tmp_path / "layout.jsonl", LAYOUT, {}, "20250101-000000-cccccc")
+
+    async def go():
+        app = ParamlabApp(runs_dir=runs, scenarios=[LAYOUT], open_paths=[path])
+        seen: dict[str, list[str]] = {}
+        async with app.run_test(size=size) as pilot:
+            await wait_for(pilot, lambda: app.items)
+            await pilot.press("2")
+            plots = app.screen.plots
+            for _ in range(plots.pages):
+                await wait_for(pilot, lambda: plots.visible_panels and all(
+                    p.up_to_date and p._strips for p in plots.visible_panels))
+                for p in plots.visible_panels:
+                    assert_readable(p)
+                    seen[p.panel.title] = panel_text(p)
+                await pilot.press("right_square_bracket")
+            text = screen_text(app)
+            return seen, plots.pages, text
+
+    seen, pages, text = run(go())
+    assert set(seen) == {p.title for p in LAYOUT.panels}  # every panel was on some page
+    if size == (80, 24):
+        assert pages == 3 and "of 3" in text
+    else:
+        assert pages == 1
+    snap = os.environ.get("PARAMLAB_SHOW_LAYOUT")
+    if snap:
+        print("\n\n".join("\n".join(v) for v in seen.values()))
+
+
+def test_m_maximises_the_focused_panel_and_escape_returns(runs, tmp_path):
+    path = write_record(tmp_path / "layout.jsonl", LAYOUT, {}, "20250101-000000-cccccc")
+
+    async def go():
+        app = ParamlabApp(runs_dir=runs, scenarios=[LAYOUT], open_paths=[path])
+        async with app.run_test(size=(100, 30)) as pilot:
+            await wait_for(pilot, lambda: app.items)
+            await pilot.press("2")
+            await pilot.pause(0.2)
+            await pilot.press("m")
+            await pilot.pause(0.2)
+            maxed = app.screen.maximized
+            assert maxed is not None and maxed is app.screen.plots.visible_panels[0]
+            await pilot.press("escape")
+            await pilot.pause(0.2)
+            assert app.screen.maximized is None
+
+    run(go())
