@@ -314,7 +314,8 @@ def test_main_screen_at_100x30_matches_its_snapshot(runs, tmp_path):
         async with app.run_test(size=(100, 30)) as pilot:
             await wait_for(pilot, lambda: app.items and "^p palette" in screen_text(app))
             await pilot.pause(0.3)
-            await wait_for(pilot, lambda: all(p.up_to_date for p in app.screen.plots.visible_panels))
+            await wait_for(pilot, lambda: all(
+                p.up_to_date for p in app.screen.plots.visible_panels))
             await pilot.pause(0.2)
             return screen_text(app)
 
@@ -336,7 +337,8 @@ def test_no_color_gives_each_series_its_own_ascii_marker(runs, tmp_path, monkeyp
         app = ParamlabApp(runs_dir=runs, scenarios=[WAVE], open_paths=[path])
         async with app.run_test(size=(100, 30)) as pilot:
             await wait_for(pilot, lambda: app.items)
-            await wait_for(pilot, lambda: all(p.up_to_date for p in app.screen.plots.visible_panels))
+            await wait_for(pilot, lambda: all(
+                p.up_to_date for p in app.screen.plots.visible_panels))
             await pilot.pause(0.2)
             panel = app.screen.plots.panels[0]
             assert app.no_color and panel.markers and panel.theme == "clear"
