@@ -130,3 +130,36 @@ def test_m_maximises_the_focused_panel_and_escape_returns(runs, tmp_path):
             assert app.screen.maximized is None
 
     run(go())
+
+
+def test_export_command_line_and_verdict_table(runs, tmp_path):
+    path = write_record(tmp_path / "layout.jsonl", LAYOUT, {"steps": 30},
+                        "20250101-000000-dddddd")
+
+    async def go():
+        app = ParamlabApp(runs_dir=runs, scenarios=[LAYOUT], open_paths=[path])
+        async with app.run_test(size=(120, 44)) as pilot:
+            await wait_for(pilot, lambda: app.items)
+            await pilot.press("2")
+            await pilot.pause(0.3)
+            item = app.items[0]
+            assert item.command_line() == "paramlab run layout-demo --seed 0 --set steps=30"
+            assert item.changed_params() == {"steps": 30}
+            await wait_for(pilot, lambda: "final ntk" in screen_text(app))  # verdict table
+            text = screen_text(app)
+            assert "criterion" in text and "threshold" in text
+            await pilot.press("v")
+            await wait_for(pilot, lambda: "criterion " not in screen_text(app))
+            await pilot.press("e")
+            await pilot.pause(0.3)
+            await pilot.press("3")
+            await wait_for(pilot, lambda: "repeat it: paramlab run layout-demo" in
+                           screen_text(app))
+
+    run(go())
+    csvs = sorted(tmp_path.glob("layout.*.csv"))
+    assert [c.name for c in csvs] == ["layout.final-training-loss-against-the-width-of.csv"]
+    lines = csvs[0].read_text().splitlines()
+    assert lines[0] == "series,width,value" and len(lines) == 1 + 3 * 30
+    verdict = (tmp_path / "layout.verdict.json").read_text()
+    assert '"status": "done"' in verdict and "final ntk" in verdict

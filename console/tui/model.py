@@ -93,6 +93,28 @@ class RunView:
             return self.handle.total
         return self.scenario.total_steps(self.params)
 
+    def changed_params(self) -> dict[str, object]:
+        """The params whose value differs from the run's preset."""
+        try:
+            base = self.scenario.make_params(self.preset).to_dict()
+        except Exception:  # a preset this scenario no longer has: against the defaults
+            base = self.scenario.params().to_dict()
+        return {k: v for k, v in self.params.to_dict().items() if base.get(k) != v}
+
+    def command_line(self) -> str:
+        """The `paramlab run` command that repeats this run exactly."""
+        import shlex
+
+        from paramlab.console.render.text import fmt_param
+
+        parts = ["paramlab", "run", self.scenario_id]
+        if self.preset != "default":
+            parts += ["--preset", self.preset]
+        parts += ["--seed", str(self.seed)]
+        for k, v in self.changed_params().items():
+            parts += ["--set", f"{k}={fmt_param(v, digits=17)}"]
+        return " ".join(shlex.quote(x) for x in parts)
+
     def cancel(self) -> None:
         if self.handle and not self.handle.finished:
             self.handle.cancel()

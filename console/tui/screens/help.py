@@ -28,6 +28,9 @@ KEYS = (
         ("s", "smoothing: off, debiased EMA 0.6 / 0.9 / 0.99 (as TensorBoard)"),
         ("m", "maximise the focused panel, or the first shown (esc to come back)"),
         ("[ ]", "previous / next page of panels when they do not all fit"),
+        ("v", "verdict table: criterion | measured | threshold | paper (shown when tall)"),
+        ("e", "export the focused panel (CSV) and the verdict (JSON) beside the record"),
+        ("C", "copy the command line that repeats the selected run"),
         ("1 2 3", "tabs: scenarios, plots, log"),
     )),
     ("Sweep screen", (

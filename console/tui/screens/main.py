@@ -6,6 +6,8 @@ visible ones, only when their data changed), the table and log at 1 Hz
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
@@ -37,6 +39,9 @@ class MainScreen(Screen):
         Binding("y", "toggle_logy", "Log y"),
         Binding("s", "cycle_smoothing", "Smooth", show=False),  # in ? help; footer room
         Binding("m", "maximize_panel", "Zoom", show=False),
+        Binding("e", "export", "Export", show=False),
+        Binding("C", "copy_command", "Copy command", show=False),
+        Binding("v", "toggle_verdict", "Verdict table", show=False),
         Binding("left_square_bracket", "flip(-1)", "Prev panels", show=False),
         Binding("right_square_bracket", "flip(1)", "Next panels", show=False),
         Binding("1", "tab('tab-scenarios')", "Scenarios", show=False),
@@ -211,6 +216,47 @@ class MainScreen(Screen):
         target = next((p for p in panels if p.has_focus), panels[0])
         target.focus()
         self.maximize(target, container=False)
+
+    def _selected_item(self):
+        return self.app.find(self.selected) if self.selected else None
+
+    def action_export(self) -> None:
+        """The focused panel's points (CSV; the first shown if none has focus) and the
+        verdict (JSON), written next to the selected run's record."""
+        from paramlab.console.core.export import export_panel, export_verdict
+
+        item = self._selected_item()
+        if self.tabs.active != "tab-plots" or item is None:
+            return
+        if item.path is None:
+            self.notify("this run has no record to export beside", severity="warning")
+            return
+        panels = self.plots.visible_panels
+        if not panels:
+            return
+        target = next((p for p in panels if p.has_focus), panels[0])
+        try:
+            csv_path = export_panel(Path(item.path), target.panel, item.history)
+            written = [csv_path.name]
+            if item.finished:
+                written.append(export_verdict(Path(item.path), item.verdict,
+                                              item.status).name)
+        except OSError as exc:
+            self.notify(f"export failed: {exc}", severity="error")
+            return
+        self.notify("wrote " + ", ".join(written), title="export", timeout=4)
+
+    def action_copy_command(self) -> None:
+        """Copy the command line that repeats the selected run (OSC 52 clipboard)."""
+        item = self._selected_item()
+        if item is None:
+            return
+        self.app.copy_to_clipboard(item.command_line())
+        self.notify(item.command_line(), title="copied", timeout=4)
+
+    def action_toggle_verdict(self) -> None:
+        if self.tabs.active == "tab-plots":
+            self.plots.toggle_verdict_table()
 
     def action_flip(self, delta: int) -> None:
         if self.tabs.active != "tab-plots":

@@ -18,8 +18,9 @@ from typing import TYPE_CHECKING
 
 from textual.app import ComposeResult
 from textual.containers import Grid, Vertical
+from textual.widgets import Static
 
-from paramlab.console.render.text import fmt_param, fmt_seconds
+from paramlab.console.render.text import fmt_param, fmt_seconds, fmt_value, grid
 from paramlab.console.tui.widgets.info_line import InfoLine
 from paramlab.console.tui.widgets.plot_panel import PlotPanel
 
@@ -52,6 +53,19 @@ def verdict_line(item: RunView) -> str:
     return f"[red]no verdict[/] (run {item.status}{reason})"
 
 
+def verdict_rows(item: RunView, width: int) -> str:
+    """criterion | measured | threshold | paper, one row per criterion (paper first)."""
+    v = item.verdict
+    if v is None:
+        return ""
+    paper = {r.criterion: r.paper for r in item.scenario.paper_rows if r.criterion}
+    rows = [(("" if c.passed else "x ") + c.name, fmt_value(c.measured), c.threshold,
+             paper.get(c.name, "-"), c.tier)
+            for tier in ("paper", "mechanism") for c in v.criteria if c.tier == tier]
+    return grid(["criterion", "measured", "threshold", "paper", "tier"], rows, right=(1,),
+                cut=(0, 3), min_widths={0: 24, 3: 10}, width=max(width, 40))
+
+
 def _escape(text: str) -> str:
     return text.replace("[", r"\[")
 
@@ -65,12 +79,15 @@ class PlotsView(Vertical):
         self._head_text = ""
         self.page = 0
         self.per_page = 1
+        self.verdict_table: bool | None = None  # None: shown when the screen is tall
+        self._verdict_text = ""
 
     def compose(self) -> ComposeResult:
         yield InfoLine("no run selected: pick a scenario, press r to run it "
                        "(or R to open a recorded run)", id="plots-head")
         yield Grid(id="panels")
         yield InfoLine("", id="plots-verdict")
+        yield Static("", id="verdict-table", markup=False)
 
     @property
     def panels(self) -> list[PlotPanel]:
@@ -172,10 +189,33 @@ class PlotsView(Vertical):
                 for i, (it, lab) in enumerate(zip(self.items, labels)))
             verdict = "  ".join(f"[b]{LETTERS[i % 26]}[/] {verdict_line(it)}"
                                 for i, it in enumerate(self.items))
+        self._update_verdict_table()
         if head + verdict != self._head_text:
             self._head_text = head + verdict
             self.query_one("#plots-head", InfoLine).text = head
             self.query_one("#plots-verdict", InfoLine).text = verdict
+
+    def toggle_verdict_table(self) -> None:
+        self.verdict_table = not self._verdict_table_on()
+        self._head_text = ""
+        self.update_text()
+        self._layout_grid()
+
+    def _verdict_table_on(self) -> bool:
+        if self.verdict_table is not None:
+            return self.verdict_table
+        return self.app.size.height >= 40
+
+    def _update_verdict_table(self) -> None:
+        table = self.query_one("#verdict-table", Static)
+        on = self._verdict_table_on() and len(self.items) == 1 and \
+            self.items[0].verdict is not None
+        text = verdict_rows(self.items[0], (self.size.width or 100) - 3) if on else ""
+        if table.display != on:
+            table.display = on
+        if self._verdict_text != text:
+            self._verdict_text = text
+            table.update(text)
 
     def poll(self) -> None:
         """Called ~10 times a second: redraw visible panels whose data changed."""

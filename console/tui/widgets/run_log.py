@@ -46,7 +46,8 @@ class RunLog(Log):
         params = " ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
                           for k, v in item.params.to_dict().items())
         lines = [f"run {item.run_id}  {item.scenario_id}  preset {item.preset}  "
-                 f"seed {item.seed}", f"params: {params}"]
+                 f"seed {item.seed}", f"params: {params}",
+                 f"repeat it: {item.command_line()}   (C copies it)"]
         if item.path is not None:
             lines.append(f"record: {item.path}")
         return lines

@@ -10,16 +10,18 @@ from textual.binding import Binding
 from textual.message import Message
 from textual.widgets import DataTable
 
-from paramlab.console.render.text import fmt_seconds, fmt_value
+from paramlab.console.render.text import fmt_param, fmt_seconds, fmt_value
 
 if TYPE_CHECKING:
     from paramlab.console.tui.model import RunView
 
-SCENARIO_WIDTH, VERDICT_WIDTH = 22, 40
+SCENARIO_WIDTH, VERDICT_WIDTH, PARAMS_WIDTH = 22, 32, 24
 # fixed widths: a changing cell never changes the table's size (no layout pass)
 COLUMNS = (("mark", " ", 1), ("id", "run", 13), ("scenario", "scenario", SCENARIO_WIDTH),
            ("status", "status", 9), ("progress", "progress", 8), ("elapsed", "elapsed", 7),
-           ("verdict", "verdict", VERDICT_WIDTH), ("metric", "key metric", 24))
+           ("verdict", "verdict", VERDICT_WIDTH), ("preset", "preset", 7),
+           ("seed", "seed", 4), ("params", "changed params", PARAMS_WIDTH),
+           ("metric", "key metric", 24))
 STATUS_STYLE = {"running": "bold cyan", "done": "green", "failed": "bold red",
                 "cancelled": "yellow", "diverged": "bold red", "incomplete": "yellow"}
 
@@ -45,7 +47,11 @@ def row_cells(item: RunView) -> dict[str, str | Text]:
         verdict = Text(_crop(f"✗ {item.reason or item.status}", VERDICT_WIDTH), style="red")
     else:
         verdict = Text("-" if item.finished else "...", style="dim")
+    changed = " ".join(f"{k}={fmt_param(v)}" for k, v in item.changed_params().items())
     return {
+        "preset": item.preset,
+        "seed": str(item.seed),
+        "params": _crop(changed, PARAMS_WIDTH) or "-",
         "mark": Text("*", style="bold magenta") if item.marked else Text(" "),
         "id": item.short_id,
         "scenario": _crop(item.scenario_id, SCENARIO_WIDTH),
@@ -55,6 +61,15 @@ def row_cells(item: RunView) -> dict[str, str | Text]:
         "metric": metric,
         "verdict": verdict,
     }
+
+
+def _sort_key(value: object) -> tuple:
+    """Numbers by value, everything else by its text."""
+    text = str(value).strip()
+    try:
+        return (0, float(text.rstrip("%s ").split()[0]), text)
+    except (ValueError, IndexError):
+        return (1, 0.0, text)
 
 
 def _crop(text: str, width: int) -> str:
@@ -72,6 +87,7 @@ class RunsTable(DataTable):
     def __init__(self, *, id: str | None = None) -> None:  # noqa: A002
         super().__init__(id=id, cursor_type="row", zebra_stripes=True)
         self._shown: dict[str, dict[str, str]] = {}
+        self._sort: tuple[str | None, bool] = (None, False)
 
     def on_mount(self) -> None:
         for key, label, width in COLUMNS:
@@ -106,6 +122,14 @@ class RunsTable(DataTable):
             return self.coordinate_to_cell_key(self.cursor_coordinate).row_key.value
         except Exception:
             return None
+
+    def on_data_table_header_selected(self, event: DataTable.HeaderSelected) -> None:
+        """A click on a column header sorts by it; again: the other way round. The rows
+        start in the order the runs started (the run id's time, then its start)."""
+        event.stop()
+        column = event.column_key.value
+        self._sort = (column, not self._sort[1] if self._sort[0] == column else False)
+        self.sort(event.column_key, key=lambda v: _sort_key(v), reverse=self._sort[1])
 
     def action_mark(self) -> None:
         key = self.selected_key
