@@ -330,4 +330,17 @@ BUILTIN: tuple[ScenarioMeta, ...] = (
               "not the parameter imbalance inherited from pre-training; backdoor adjustment "
               "(averaging foundation models with different pre-training priors) fixes both.",
     ),
+    ScenarioMeta(
+        id="pac-invariant-representations",
+        title="PAC generalization of approximate invariance across interventions",
+        theme="statistics",
+        paper=Paper(title="PAC Generalization via Invariant Representations",
+                    authors="Advait Parulekar, Karthikeyan Shanmugam, Sanjay Shakkottai",
+                    year=2023, arxiv="2205.15196"),
+        claim="A representation that is eps-approximately invariant on K interventions drawn "
+              "from a parameterized family on a linear SEM stays approximately invariant on "
+              "all but a fraction O(1/K) of unseen interventions of that family, with K not "
+              "growing with the ambient dimension when the intervention sites are few and "
+              "of bounded in-degree; ERM on all covariates is not invariant.",
+    ),
 )
