@@ -9,6 +9,8 @@ outcome-invariant augmentation), `particles` (particle filters with entropic ann
 `pass_at_k` (exact pass@k and the unbiased pass@k estimator from sampled answers),
 `bayes_mixture` (Bayes mixtures over a finite class of conditional Bernoulli models, their
 log-loss regret and the prior-weight bound; a Monte-Carlo class of random tanh networks).
+`pac_invariance` (interventions on a linear SEM: exact environment covariances, Wishart
+sample moments, invariant-subset selection and its violation on unseen interventions),
 `scaling` (power-law and Chinchilla-style fits in log space, held-out relative error,
 bootstrap intervals over seeds).
 """
