@@ -228,7 +228,7 @@ def _legend_lines(series: Sequence[SeriesData], width: int, height: int,
                   color: bool) -> list[str]:
     """One line per series (marker, label, last / min / max) when the plot keeps at
     least MIN_PLOT_ROWS rows; else the entries packed into as few lines as fit."""
-    from paramlab.console.render.text import fmt_value
+    from paramlab.console.render.fmt import fmt_value
 
     if not series:
         return []
@@ -263,7 +263,7 @@ def _legend_lines(series: Sequence[SeriesData], width: int, height: int,
 
 def _bar_lines(bars: tuple[str, Table], width: int, height: int, color: bool) -> list[str]:
     """A bar panel's legend as a value table: one line per row (marker, name, values)."""
-    from paramlab.console.render.text import fmt_value
+    from paramlab.console.render.fmt import fmt_value
 
     prefix, table = bars
     names = [_ascii(f"{prefix}{r}") for r in table.rows]

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import math
 import shutil
 import sys
 from collections.abc import Iterable, Sequence
 
+from paramlab.console.render.fmt import fmt_value  # noqa: F401  (re-exported)
 from paramlab.console.render.plotting import no_color, render_panel
 from paramlab.scenarios.base import Scenario, Verdict
 from paramlab.scenarios.history import History
@@ -86,17 +86,6 @@ def wrapped(label: str, text: str, width: int | None = None) -> str:
 
     return textwrap.fill(text, width or table_width(), initial_indent=label,
                          subsequent_indent=" " * len(label), break_on_hyphens=False)
-
-
-def fmt_value(x: float | None) -> str:
-    if x is None:
-        return "-"
-    if isinstance(x, float) and not math.isfinite(x):
-        return str(x)
-    ax = abs(x)
-    if ax != 0 and (ax < 1e-3 or ax >= 1e5):
-        return f"{x:.3e}"
-    return f"{x:.4g}"
 
 
 def fmt_param(value: object, digits: int = 4) -> str:
