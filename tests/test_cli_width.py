@@ -48,3 +48,45 @@ def test_grid_aligns_and_gives_way_only_in_flexible_columns():
     assert len(lines[1]) == len(lines[2])
     folded = grid(["id", "text"], [("a", "word " * 30)], width=40, wrap=(1,))
     assert len(folded.split("\n")) > 2 and all(len(x) <= 40 for x in folded.split("\n"))
+
+
+class _Tty:
+    def __init__(self):
+        self.out = []
+
+    def isatty(self):
+        return True
+
+    def write(self, s):
+        self.out.append(s)
+
+    def flush(self):
+        pass
+
+
+def test_live_view_redraws_in_place_on_the_alternate_screen(monkeypatch):
+    import os
+
+    from paramlab.console.cli.progress import LiveView
+    from paramlab.scenarios import load
+
+    monkeypatch.setattr("shutil.get_terminal_size", lambda fallback=None:
+                        os.terminal_size((80, 24)))
+    sc = load("mup-feature-learning")  # four panels: more than 24 rows hold
+    tty = _Tty()
+    view = LiveView(sc, None, stream=tty)
+    from paramlab.scenarios.history import History
+
+    for _ in range(3):
+        view.draw(History())
+    view.close()
+    text = "".join(tty.out)
+    assert text.startswith("\x1b[?1049h") and text.endswith("\x1b[?1049l")
+    frames = text.split("\x1b[H")[1:]
+    assert len(frames) == 3
+    for f in frames:
+        lines = f.split("\n")
+        assert len(lines) <= 23 and "\x1b[2J" not in f  # fits; never clears the scrollback
+        assert "panel 1 of 4" in lines[0] or "panels 1-" in lines[0]
+    piped = LiveView(sc, None, stream=__import__("io").StringIO())
+    assert not piped.on

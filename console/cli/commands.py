@@ -117,8 +117,6 @@ def cmd_run(args) -> int:
     runner = Runner(args.runs_dir, record=not args.no_record)
     handle = run_and_watch(runner, sc, params, args, seed=parse_seed(args.seed),
                             live=args.live)
-    if args.live:
-        sys.stdout.write("\x1b[H\x1b[2J")
     print(render_panels(sc, handle.history, width=args.width))
     for note in handle.history.notes:
         print(f"note: {note}")

@@ -68,6 +68,61 @@ class SweepProgressLine(_Line):
         self._emit(format_sweep_progress(pr), (decile, pr.failed), final)
 
 
+class LiveView:
+    """`run --live`: the panels redrawn in place on the terminal's alternate screen (the
+    scrollback keeps nothing of the frames; the final panels are printed after). As
+    many panels as fit the terminal at >= 12 rows each; more than that take turns every
+    few seconds. Does nothing when stdout is not a terminal."""
+
+    MIN_ROWS, TURN = 12, 4.0
+
+    def __init__(self, scenario: Scenario, width: int | None, stream: TextIO | None = None
+                 ) -> None:
+        self.sc, self.width = scenario, width
+        self.stream = stream or sys.stdout
+        self.on = self.stream.isatty()
+        self._t0 = time.monotonic()
+        if self.on:
+            self.stream.write("\x1b[?1049h\x1b[?25l")  # alternate screen, no cursor
+            self.stream.flush()
+
+    def frame(self, history) -> str:
+        import shutil
+
+        from paramlab.console.render.plotting import no_color, render_panel
+
+        cols, rows = shutil.get_terminal_size((100, 30))
+        width = min(self.width or cols, cols)
+        panels = self.sc.panels
+        fit = max(1, min(len(panels), (rows - 2) // self.MIN_ROWS))
+        pages = -(-len(panels) // fit)
+        page = int((time.monotonic() - self._t0) / self.TURN) % pages
+        shown = panels[page * fit:(page + 1) * fit]
+        height = max(self.MIN_ROWS, (rows - 2) // len(shown))
+        head = f"live: {self.sc.meta.id if self.sc.meta else ''}"
+        if pages > 1:
+            first, last = page * fit + 1, page * fit + len(shown)
+            head += (f"  panel {first}" if first == last else f"  panels {first}-{last}") \
+                + f" of {len(panels)} (they take turns)"
+        parts = [head] + [render_panel(p, history, width=width, height=height,
+                                       color=not no_color()) for p in shown]
+        return "\n".join("\n".join(parts).split("\n")[:rows - 1])
+
+    def draw(self, history) -> None:
+        if not self.on:
+            return
+        lines = self.frame(history).split("\n")
+        self.stream.write("\x1b[H" + "\n".join(line + "\x1b[K" for line in lines)
+                          + "\x1b[J")
+        self.stream.flush()
+
+    def close(self) -> None:
+        if self.on:
+            self.on = False
+            self.stream.write("\x1b[?25h\x1b[?1049l")  # cursor back, normal screen
+            self.stream.flush()
+
+
 # ------------------------------------------------------------------ the command
 
 
@@ -89,7 +144,6 @@ def run_and_watch(runner, sc: Scenario, params, args, *, seed: int, live: bool =
     """Start a run, show its progress line (and with `live` its panels) until it ends;
     Ctrl-C cancels it, keeps its record and re-raises."""
     from paramlab.console.core.inputs import parse_threads
-    from paramlab.console.render.text import render_panels
 
     try:
         handle = runner.start(sc, params, preset=args.preset, seed=seed, device=args.device,
@@ -97,17 +151,21 @@ def run_and_watch(runner, sc: Scenario, params, args, *, seed: int, live: bool =
     except ValueError as exc:  # e.g. cuda asked for but absent
         raise UsageError(str(exc)) from None
     progress = None if quiet else ProgressLine()
+    view = LiveView(sc, args.width) if live else None
+    if live and not view.on:
+        print("paramlab: --live needs a terminal on stdout; the panels print at the end",
+              file=sys.stderr)
     last_draw = 0.0
     try:
         while not handle.wait(0.1):
+            if view is not None and time.monotonic() - last_draw > 0.5:
+                last_draw = time.monotonic()
+                view.draw(handle.history)
             if progress:
                 progress.update(handle)
-            if live and time.monotonic() - last_draw > 0.5:
-                last_draw = time.monotonic()
-                sys.stdout.write("\x1b[H\x1b[2J" + render_panels(sc, handle.history,
-                                                                 width=args.width) + "\n")
-                sys.stdout.flush()
     except KeyboardInterrupt:
+        if view is not None:
+            view.close()
         handle.cancel()
         wait_out_interrupts(handle.wait, "the run")
         if progress:
@@ -115,6 +173,8 @@ def run_and_watch(runner, sc: Scenario, params, args, *, seed: int, live: bool =
         if handle.path:
             print(f"cancelled; record: {handle.path}", file=sys.stderr)
         raise
+    if view is not None:
+        view.close()
     if progress:
         progress.update(handle, final=True)
     return handle

@@ -139,7 +139,7 @@ def format_verdict(verdict: Verdict | None, scenario: Scenario | None = None,
     lines.append(grid(["tier", "", "criterion", "measured", "threshold"], rows,
                       right=(3,), wrap=(2,), indent=2))
     if scenario is not None and scenario.meta is not None:
-        lines.append(f"paper reports: {scenario.paper_reports}")
+        lines.append(wrapped("paper reports: ", scenario.paper_reports))
     return "\n".join(lines)
 
 
