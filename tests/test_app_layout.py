@@ -163,3 +163,22 @@ def test_export_command_line_and_verdict_table(runs, tmp_path):
     assert lines[0] == "series,width,value" and len(lines) == 1 + 3 * 30
     verdict = (tmp_path / "layout.verdict.json").read_text()
     assert '"status": "done"' in verdict and "final ntk" in verdict
+
+
+def test_toasts_appear_at_the_top_not_over_the_runs_table(runs, tmp_path):
+    path = write_record(tmp_path / "layout.jsonl", LAYOUT, {}, "20250101-000000-eeeeee")
+
+    async def go():
+        from textual.widgets._toast import Toast
+
+        app = ParamlabApp(runs_dir=runs, scenarios=[LAYOUT], open_paths=[path])
+        async with app.run_test(size=(100, 30), notifications=True) as pilot:
+            await wait_for(pilot, lambda: app.items)
+            app.notify("hello there", timeout=10)
+            await wait_for(pilot, lambda: list(app.screen.query(Toast)))
+            await pilot.pause(0.2)
+            toast = app.screen.query(Toast).first()
+            table = app.screen.runs_table
+            assert toast.region.bottom <= table.region.y, (toast.region, table.region)
+
+    run(go())

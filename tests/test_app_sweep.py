@@ -108,3 +108,21 @@ def test_cancelling_a_sweep_marks_its_points_and_keeps_a_valid_manifest(toy, tmp
             assert "cancelled" in screen_text(app)
 
     asyncio.run(go())
+
+
+def test_a_param_edited_in_the_form_can_be_swept_and_the_preset_stays(toy, tmp_path):
+    async def go():
+        app = ParamlabApp(runs_dir=tmp_path)
+        async with app.run_test(size=(120, 40)) as pilot:
+            await pick(pilot, "sweep-toy")
+            await set_field(pilot, app, "scale", "3")  # edited, then swept below
+            await pilot.press("escape", "w")
+            screen = app.screen
+            assert isinstance(screen, SweepScreen) and screen.sets.get("scale") == "3"
+            preset = screen.preset
+            await type_into(pilot, screen, "sw-grid", "scale=0.5,2")
+            spec, _ = screen.parse()
+            assert spec.grid == {"scale": [0.5, 2.0]} and "scale" not in spec.sets
+            assert spec.preset == preset
+
+    asyncio.run(go())

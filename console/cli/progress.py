@@ -44,7 +44,10 @@ class ProgressLine(_Line):
 
     def update(self, handle, final: bool = False) -> None:
         step = handle.step
-        if step is None and not final:
+        if step is None and not final:  # nothing measured yet (imports, set-up)
+            if self.tty:
+                self._emit(f"{handle.scenario_id} [starting]  {fmt_seconds(handle.elapsed)}",
+                           None, False)
             return
         total = handle.total
         key = handle.scenario.key_metric

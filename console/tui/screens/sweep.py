@@ -129,7 +129,11 @@ class SweepScreen(Screen):
             raise SweepError("nothing to sweep: give a grid (name=v1,v2) or a random "
                              "range (name=lo:hi)")
         metric = text("sw-metric")
-        spec = build_spec(self.scenario, preset=self.preset, sets=self.sets, grid=grid,
+        # a param edited in the form and also swept here: the swept values win (the
+        # CLI, given both flags explicitly, still refuses)
+        swept = {item.partition("=")[0].strip() for item in grid + random_dims}
+        sets = {k: v for k, v in self.sets.items() if k not in swept}
+        spec = build_spec(self.scenario, preset=self.preset, sets=sets, grid=grid,
                           random_dims=random_dims, samples=samples or None, seeds=seeds,
                           device=self.device, metric=metric, threads=self.threads)
         expand(spec, self.scenario)  # every point's params are valid

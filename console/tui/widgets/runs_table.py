@@ -31,8 +31,8 @@ def row_cells(item: RunView) -> dict[str, str | Text]:
     total = item.total
     if item.is_replay:
         progress = "record"
-    elif step is None:
-        progress = "-"
+    elif step is None:  # e.g. a child process still importing torch
+        progress = "starting" if not item.finished else "-"
     elif total:
         progress = f"{min(100, int(100 * step / total))}%"
     else:
