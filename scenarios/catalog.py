@@ -330,4 +330,15 @@ BUILTIN: tuple[ScenarioMeta, ...] = (
               "not the parameter imbalance inherited from pre-training; backdoor adjustment "
               "(averaging foundation models with different pre-training priors) fixes both.",
     ),
+    ScenarioMeta(
+        id="unified-peft-prefix-adapter",
+        title="Unified view of PEFT: prefix tuning as a gated parallel adapter",
+        theme="fine-tuning",
+        paper=Paper(title="Towards a Unified View of Parameter-Efficient Transfer Learning",
+                    authors="He, Zhou, Ma, Berg-Kirkpatrick, Neubig",
+                    year=2022, arxiv="2110.04366"),
+        claim="Prefix tuning is exactly a gated parallel adapter on attention; a Mix-and-Match "
+              "adapter (prefix + scaled parallel FFN adapter) matches full fine-tuning with a "
+              "few percent of the parameters.",
+    ),
 )

@@ -211,7 +211,8 @@ def pretrain(recipe: Mapping[str, Any]) -> dict[str, np.ndarray]:
     tr, te = perm[:n_tr], perm[n_tr:]
     model = init_(PatchTransformer(cfg), g)
     steps = int(recipe["steps"])
-    opt = torch.optim.AdamW(model.parameters(), lr=float(recipe["lr"]), weight_decay=0.01)
+    opt = torch.optim.AdamW(model.parameters(), lr=float(recipe["lr"]), weight_decay=0.01,
+                            foreach=True)
     sched = torch.optim.lr_scheduler.LambdaLR(
         opt, lambda t: 0.5 * (1 + math.cos(math.pi * min(t, steps) / steps)))
     batch = int(recipe["batch"])

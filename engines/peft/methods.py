@@ -27,7 +27,12 @@ from torch import nn
 from torch.nn import functional as F
 
 from paramlab.engines.peft import modules as M
-from paramlab.engines.peft.backbones import BackboneConfig, PatchTransformer, backbone_count
+from paramlab.engines.peft.backbones import (
+    BackboneConfig,
+    PatchTransformer,
+    backbone_count,
+    patchify,
+)
 
 METHODS = ("head", "full", "lora", "seq_adapter", "par_adapter", "prefix", "mam")
 
@@ -117,8 +122,26 @@ def attach(base: PatchTransformer, method: str, pc: PEFTConfig, n_classes: int, 
 
 
 def accuracy(model: nn.Module, X: torch.Tensor, y: torch.Tensor) -> float:
-    with torch.no_grad():
+    with torch.inference_mode():
         return (model(X).argmax(1) == y).float().mean().item()
+
+
+def identity_gap(model: PatchTransformer, X: torch.Tensor, form: str = "gated"
+                 ) -> tuple[float, float]:
+    """Over every block of `model` (which holds prefixes) on the images X: the largest
+    |direct prefix attention - `form`| of the heads' mix, and the mean gate λ (the softmax
+    mass on the prefix keys). He et al.'s eq. 7 says the gap is 0 for form="gated"."""
+    gap, lams = 0.0, []
+    with torch.no_grad():
+        x = model.embed(patchify(X, model.cfg.patch)) + model.pos
+        for block in model.blocks:
+            h = block.ln1(x)
+            attn = block.attn
+            gap = max(gap, (attn.forms(h, "direct") - attn.forms(h, form)).abs().max().item())
+            q, k, _ = attn.qkv(h)
+            lams.append(M.prefix_gate(q, k, attn.prefix_heads()[0]).mean().item())
+            x = block(x)
+    return gap, sum(lams) / len(lams)
 
 
 def train_lockstep(models: Sequence[nn.Module], lrs: Sequence[float], X: torch.Tensor,
@@ -128,7 +151,8 @@ def train_lockstep(models: Sequence[nn.Module], lrs: Sequence[float], X: torch.T
     """Adam on each model's trainable parameters, all models reading the same mini-batch
     at each step (a paired comparison). Yields {"step": t, "loss": [per model],
     **evaluate(t)} for t = 1..steps (evaluate on t % eval_every == 0 and the last step)."""
-    opts = [torch.optim.Adam([p for p in m.parameters() if p.requires_grad], lr=lr)
+    opts = [torch.optim.Adam([p for p in m.parameters() if p.requires_grad], lr=lr,
+                             foreach=True)
             for m, lr in zip(models, lrs)]
     n = X.shape[0]
     for t in range(1, steps + 1):
@@ -154,4 +178,4 @@ def train_lockstep(models: Sequence[nn.Module], lrs: Sequence[float], X: torch.T
 
 
 __all__ = ["METHODS", "PEFTConfig", "accuracy", "attach", "expected_trainable", "head_count",
-           "n_trainable", "train_lockstep"]
+           "identity_gap", "n_trainable", "train_lockstep"]
