@@ -65,13 +65,19 @@ class UnifiedPeftParams(Params):
     pretrain_steps: int = param(400, range=(50, 5000), log=True,
                                 help="pre-training steps (AdamW, batch 32, cosine)")
     pretrain_lr: float = param(3e-3, range=(1e-4, 1e-1), log=True, help="pre-training lr")
+    backbone_seed: int = param(0, range=(0, 10_000),
+                               help="seed of the pre-trained checkpoint (one fixed backbone, "
+                                    "as the paper adapts one public checkpoint; the run's "
+                                    "seed draws the downstream splits and inits)")
     # downstream
     train_fraction: float = param(0.4, range=(0.1, 0.6),
                                   help="share of the downstream images used for training; "
                                        "the rest is cut in half: validation (selects the "
                                        "best PEFT method) and test")
     steps: int = param(300, range=(10, 5000), log=True, help="Adam steps per method")
-    batch: int = param(64, range=(8, 1024), log=True, help="downstream mini-batch")
+    repeats: int = param(2, range=(1, 8), help="downstream repeats (own train/val/test split "
+                                                "and inits) averaged per method")
+    batch: int = param(32, range=(8, 1024), log=True, help="downstream mini-batch")
     lr: float = param(1e-2, range=(1e-4, 1e-1), log=True, help="Adam lr of the PEFT "
                                                                  "methods and head-only")
     lr_full: float = param(1e-3, range=(1e-5, 1e-1), log=True, help="Adam lr of full FT")
@@ -157,7 +163,7 @@ def run(p: UnifiedPeftParams, ctx: RunContext) -> Iterator[Metric | Note | Table
     gap_rand, lam_rand = identity_probe(ctx.rng, p.identity_form)
 
     # --- the pre-trained backbone (cached; seeded from its recipe)
-    recipe = _recipe(p, ctx.seed)
+    recipe = _recipe(p, p.backbone_seed)
     arrays = ctx.cached("peft-patch-transformer", recipe, lambda: B.pretrain(recipe))
     cfg = B.BackboneConfig(d=p.d_model, layers=p.layers, heads=p.heads, ffn=p.ffn, patch=2,
                            n_classes=len(_classes(p.source)))
@@ -168,53 +174,71 @@ def run(p: UnifiedPeftParams, ctx: RunContext) -> Iterator[Metric | Note | Table
     held = B.corpus_split(recipe)[1] if p.corpus_fraction < 1.0 else None
     X, y = B.digits_subset(_classes(p.target), held)
     X = _target_images(X, p.target_transform)
-    rest = (1 - p.train_fraction) / 2
-    tr, va, te = D.split(len(y), [p.train_fraction, rest, 1 - p.train_fraction - rest], ctx.rng)
     Xt, yt = torch.from_numpy(X).to(ctx.device), torch.from_numpy(y).to(ctx.device)
     n_cls = len(_classes(p.target))
+    rest = (1 - p.train_fraction) / 2
+    splits = [D.split(len(y), [p.train_fraction, rest, 1 - p.train_fraction - rest], ctx.rng)
+              for _ in range(p.repeats)]
+    train_sets = [(Xt[tr], yt[tr]) for tr, _, _ in splits]
 
     pc = Me.PEFTConfig(lora_rank=p.lora_rank, bottleneck=p.bottleneck, scale=p.scale,
                        prefix_len=p.prefix_len, mam_prefix_len=p.mam_prefix_len,
                        mam_bottleneck=p.mam_bottleneck)
-    models = [Me.attach(base, m, pc, n_cls, seed=ctx.seed) for m in METHODS]
-    counts = [Me.n_trainable(m) for m in models]
+    # models[r][i]: repeat r, method METHODS[i]; one init seed per repeat, shared by methods
+    init_seeds = [int(v) for v in ctx.rng.integers(0, 2**31 - 1, p.repeats)]
+    models = [[Me.attach(base, m, pc, n_cls, seed=s) for m in METHODS] for s in init_seeds]
+    counts = [Me.n_trainable(m) for m in models[0]]
     for name, c in zip(METHODS, counts):  # budgets matched by construction: say so
         assert c == Me.expected_trainable(cfg, name, pc, n_cls), name
     pct = [100.0 * c / n_backbone for c in counts]
+    tr0, va0, te0 = splits[0]
     yield Note(f"backbone: {n_backbone} parameters (d={p.d_model}, {p.layers} blocks, "
                f"{p.heads} heads, FFN {p.ffn}), pre-trained on digits {p.source} "
-               f"(held-out source acc {float(arrays['meta.source_acc'][0]):.3f}); target "
-               f"digits {p.target} ({p.target_transform}), {len(tr)}/{len(va)}/{len(te)} "
-               f"train/val/test images")
+               f"(seed {p.backbone_seed}; held-out source acc "
+               f"{float(arrays['meta.source_acc'][0]):.3f}); target digits {p.target} "
+               f"({p.target_transform}), {len(tr0)}/{len(va0)}/{len(te0)} train/val/test "
+               f"images, {p.repeats} repeat(s)")
     yield Note("trainable parameters (incl. the new head, % of the backbone): " + ", ".join(
         f"{m} {c} ({q:.2f}%)" for m, c, q in zip(METHODS, counts, pct)))
     yield Note(f"(A) random single-head attention (float32, n=10, d=16, l=4): "
                f"max|direct - {p.identity_form}| = {gap_rand:.2e}, mean λ = {lam_rand:.3f}")
 
+    def mean_acc(part: int) -> dict[str, float]:
+        """Per method: accuracy on split part (1 val, 2 test), averaged over repeats."""
+        out = {}
+        for i, m in enumerate(METHODS):
+            accs = [Me.accuracy(models[r][i], Xt[splits[r][part]], yt[splits[r][part]])
+                    for r in range(p.repeats)]
+            out[m] = sum(accs) / len(accs)
+        return out
+
     def evaluate(_t: int) -> dict[str, float]:
-        return {f"val_{m}": Me.accuracy(model, Xt[va], yt[va])
-                for m, model in zip(METHODS, models)}
+        return {f"val_{m}": v for m, v in mean_acc(1).items()}
 
     g = torch.Generator().manual_seed(ctx.seed)
-    lrs = [p.lr_full if m == "full" else p.lr for m in METHODS]
-    for mdl in models:
+    flat = [mdl for row in models for mdl in row]
+    for mdl in flat:
         mdl.eval()
     yield Metric(0, evaluate(0))
     eval_every = max(1, p.steps // p.evals)
+    lrs = [p.lr_full if m == "full" else p.lr for m in METHODS] * p.repeats
+    data = [train_sets[r] for r in range(p.repeats) for _ in METHODS]
     val_last: dict[str, float] = {}
-    for rec in Me.train_lockstep(models, lrs, Xt[tr], yt[tr], p.steps, batch=p.batch,
-                                 generator=g, evaluate=evaluate, eval_every=eval_every):
+    for rec in Me.train_lockstep(flat, lrs, data, p.steps, batch=p.batch, generator=g,
+                                 evaluate=evaluate, eval_every=eval_every):
         t = int(rec["step"])
-        values = {f"loss_{m}": v for m, v in zip(METHODS, rec["loss"])}
+        losses = rec["loss"]
+        values = {f"loss_{m}": sum(losses[r * len(METHODS) + i] for r in range(p.repeats))
+                  / p.repeats for i, m in enumerate(METHODS)}
         values |= {k: v for k, v in rec.items() if k.startswith("val_")}
         val_last |= {k: v for k, v in values.items() if k.startswith("val_")}
         yield Metric(t, values)
         if ctx.should_stop():
             return
 
-    test = {m: 100.0 * Me.accuracy(model, Xt[te], yt[te]) for m, model in zip(METHODS, models)}
-    # (A) on the trained prefixes, every block, multi-head, on the test images
-    gaps = {m: Me.identity_gap(models[METHODS.index(m)], Xt[te], p.identity_form)
+    test = {m: 100.0 * v for m, v in mean_acc(2).items()}
+    # (A) on the trained prefixes (first repeat), every block, multi-head, on test images
+    gaps = {m: Me.identity_gap(models[0][METHODS.index(m)], Xt[te0], p.identity_form)
             for m in ("prefix", "mam")}
     gap = max(gap_rand, *(gv for gv, _ in gaps.values()))
     eligible = [m for m in PEFT if pct[METHODS.index(m)] <= p.budget_pct]
@@ -241,7 +265,8 @@ def run(p: UnifiedPeftParams, ctx: RunContext) -> Iterator[Metric | Note | Table
     yield Note(f"(A) trained prefixes (every block and head, test images): prefix "
                f"{gaps['prefix'][0]:.2e} (mean λ {gaps['prefix'][1]:.3f}), MAM "
                f"{gaps['mam'][0]:.2e} (mean λ {gaps['mam'][1]:.3f})")
-    yield Note("test accuracy (%): " + ", ".join(f"{m} {test[m]:.1f}" for m in METHODS)
+    yield Note(f"test accuracy (%, mean of {p.repeats} repeat(s)): "
+               + ", ".join(f"{m} {test[m]:.1f}" for m in METHODS)
                + f"; best PEFT by validation: {best} ({best_test:.1f}); parallel - "
                f"sequential adapter: {test['par_adapter'] - test['seq_adapter']:+.1f} "
                "(reported, not asserted)")
@@ -282,7 +307,7 @@ SCENARIO = Scenario(
         Panel("(A) max |prefix attention - adapter form|", kind="bars",
               table="identity_gap"),
     ),
-    presets={"quick": {"steps": 100, "batch": 32, "evals": 5}},
+    presets={"quick": {"steps": 100, "repeats": 1, "evals": 5}},
     watch=("loss_full",),
     key_metric="val_mam",
     total_steps=total_steps,

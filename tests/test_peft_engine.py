@@ -174,7 +174,7 @@ def test_training_moves_only_the_trainable_parameters():
     y = torch.randint(0, 3, (32,), generator=torch.Generator().manual_seed(1))
     models = [Me.attach(base, m, Me.PEFTConfig(), 3, seed=0) for m in ("lora", "mam", "full")]
     before = [{n: p.clone() for n, p in m.named_parameters()} for m in models]
-    for _ in Me.train_lockstep(models, [1e-2] * 3, X, y, 3, batch=16,
+    for _ in Me.train_lockstep(models, [1e-2] * 3, [(X, y)] * 3, 3, batch=16,
                                generator=torch.Generator().manual_seed(2)):
         pass
     for m, b in zip(models, before):

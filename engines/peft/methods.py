@@ -144,25 +144,30 @@ def identity_gap(model: PatchTransformer, X: torch.Tensor, form: str = "gated"
     return gap, sum(lams) / len(lams)
 
 
-def train_lockstep(models: Sequence[nn.Module], lrs: Sequence[float], X: torch.Tensor,
-                   y: torch.Tensor, steps: int, *, batch: int, generator: torch.Generator,
+def train_lockstep(models: Sequence[nn.Module], lrs: Sequence[float],
+                   data: Sequence[tuple[torch.Tensor, torch.Tensor]], steps: int, *,
+                   batch: int, generator: torch.Generator,
                    evaluate: Callable[[int], dict[str, float]] | None = None,
                    eval_every: int = 1) -> Iterator[dict[str, object]]:
-    """Adam on each model's trainable parameters, all models reading the same mini-batch
-    at each step (a paired comparison). Yields {"step": t, "loss": [per model],
-    **evaluate(t)} for t = 1..steps (evaluate on t % eval_every == 0 and the last step)."""
+    """Adam on each model's trainable parameters; model i trains on data[i] = (X, y).
+    Models given the same (X, y) objects read the same mini-batch at each step (a paired
+    comparison). Yields {"step": t, "loss": [per model], **evaluate(t)} for t = 1..steps
+    (evaluate on t % eval_every == 0 and the last step, with the models in eval mode)."""
     opts = [torch.optim.Adam([p for p in m.parameters() if p.requires_grad], lr=lr,
                              foreach=True)
             for m, lr in zip(models, lrs)]
-    n = X.shape[0]
     for t in range(1, steps + 1):
-        if batch >= n:
-            xb, yb = X, y
-        else:
-            idx = torch.randint(0, n, (batch,), generator=generator).to(X.device)
-            xb, yb = X[idx], y[idx]
+        batches: dict[int, tuple[torch.Tensor, torch.Tensor]] = {}
         losses = []
-        for m, opt in zip(models, opts):
+        for m, opt, (X, y) in zip(models, opts, data):
+            if id(X) not in batches:
+                n = X.shape[0]
+                if batch >= n:
+                    batches[id(X)] = (X, y)
+                else:
+                    idx = torch.randint(0, n, (batch,), generator=generator).to(X.device)
+                    batches[id(X)] = (X[idx], y[idx])
+            xb, yb = batches[id(X)]
             m.train()
             loss = F.cross_entropy(m(xb), yb)
             opt.zero_grad(set_to_none=True)
