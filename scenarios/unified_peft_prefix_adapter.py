@@ -1,7 +1,47 @@
 """Unified view of PEFT: prefix tuning as a gated parallel adapter (He, Zhou, Ma,
 Berg-Kirkpatrick, Neubig, ICLR 2022, arXiv 2110.04366).
 
-CALIBRATION NOTES: TODO
+The paper re-frames prefix tuning, adapters and LoRA as modifications Δh added to hidden
+states. Its derivation (§3.1): attention with l prefix key/value vectors P_k, P_v is exactly
+a gated parallel adapter on attention,
+    Attn([P_k; K], [P_v; V])(q) = (1 - λ(q)) Attn(q, K, V) + λ(q) softmax(q P_k^T) P_v,
+with λ(q) the softmax mass on the prefix keys. Its headline result: Mix-and-Match (MAM:
+prefix on attention + a scaled parallel adapter on the FFN) matches full fine-tuning with
+~6.7 % of the parameters; parallel beats sequential placement.
+
+The world (engines/peft). (A) The spec's probe: a random single-head attention in float32
+(n = 10 tokens, d = 16, l = 4) computed directly and in the gated form; plus the same
+comparison on the *trained* prefixes of the prefix and MAM runs (every block, every head,
+on the test images). (B) A tiny pre-LN transformer (d = 32, 2 blocks, 4 heads, FFN 128,
+16 tokens of 2x2 pixels, mean-pooled; 26,144 parameters) is pre-trained on scikit-learn's
+digits of classes 0-4 (400 AdamW steps, batch 32, cosine; one fixed checkpoint,
+`backbone_seed` 0, as the paper adapts one public checkpoint; built through ctx.cached).
+Frozen, it is adapted to classes 5-9 (disjoint classes, so no image is shared): 40 % train,
+30 % validation, 30 % test, a fresh head for every method (same init), Adam with lr 1e-2
+(PEFT, head-only) and 1e-3 (full FT), batch 32, 300 steps, all methods trained in lock-step
+on the same batches; `repeats` = 2 splits/inits averaged per method. Methods and their
+trainable parameters (new head included, % of the backbone; each asserted equal to its
+hand formula at run time): head-only 165 (0.63 %), LoRA r = 4 on W_q, W_v 1,189 (4.55 %),
+sequential FFN adapter r = 8 1,269 (4.85 %), parallel FFN adapter r = 8, s = 4 1,269
+(4.85 %), prefix l = 8 1,189 (4.55 %), MAM = prefix l = 4 + parallel FFN adapter r = 4,
+s = 4 1,261 (4.82 %), full FT 26,309. The prefix length is 8 rather than the spec's 4 so
+that its budget matches LoRA's; the spec's l = 4 is MAM's prefix.
+
+Claim check (thresholds fixed before the judging seeds 0-19):
+  paper  (A) max |direct - gated| <= 1e-5 in float32 (spec). An algebraic identity: it
+         holds by construction up to rounding, so it shows the code computes the paper's
+         two forms, not an empirical finding. The test file checks it to 1e-6 in float32
+         and 1e-12 in float64 against a numpy reference.
+  paper  (B) the best PEFT method (picked on validation among those <= 10 % of the
+         backbone) is within 2 test-accuracy points of full FT (>= -2), and
+  paper  (B) >= 3 points above head-only. Both are the spec's proposals, adopted as they
+         stand: the paper reports MAM within a fraction of a ROUGE/BLEU point of full FT;
+         2 points is that claim at the resolution of a ~270-image test set (binomial
+         sd ~2 points per accuracy).
+  mechanism  full FT >= 3 points above head-only (the target needs adaptation at all).
+Reported, not asserted: parallel minus sequential adapter (the spec expects noise).
+
+CALIBRATION
 """
 
 from __future__ import annotations
@@ -15,6 +55,7 @@ from paramlab.scenarios.base import (
     Metric,
     Note,
     Panel,
+    PaperRow,
     Params,
     RunContext,
     Scenario,
@@ -307,13 +348,27 @@ SCENARIO = Scenario(
         Panel("(A) max |prefix attention - adapter form|", kind="bars",
               table="identity_gap"),
     ),
-    presets={"quick": {"steps": 100, "repeats": 1, "evals": 5}},
+    presets={"quick": {"steps": 100, "repeats": 1, "evals": 5, "lr": 3e-2, "lr_full": 3e-3}},
     watch=("loss_full",),
     key_metric="val_mam",
     total_steps=total_steps,
     uses_torch=True,
     notes=__doc__ or "",
-    paper_reports="TODO",
-    paper_rows=(),
+    paper_reports="Prefix tuning equals a parallel adapter on attention gated by the softmax "
+                  "mass on the prefix (an exact derivation, §3.1); on XSum, WMT en-ro, MNLI "
+                  "and SST-2 the Mix-and-Match adapter (prefix + scaled parallel FFN "
+                  "adapter) tuning ~6.7 % of the parameters matches full fine-tuning, and "
+                  "parallel adapters beat sequential ones.",
+    paper_rows=(
+        PaperRow("max |prefix attention - gated parallel adapter form|",
+                 "0 (exact identity)", "abs. deviation", "§3.1 derivation", IDENTITY),
+        PaperRow("MAM's share of tuned parameters", "6.7", "%", "spec (paper's MAM)"),
+        PaperRow("best PEFT minus full FT", "about 0 (MAM matches full FT; the accuracy "
+                 "numbers are not in spec)", "points", "paper's main results", VS_FULL),
+        PaperRow("best PEFT minus head-only", "not reported (head-only is this toy's "
+                 "contrast)", "points", "-", VS_HEAD),
+        PaperRow("parallel minus sequential adapter", "> 0 (direction; numbers not in "
+                 "spec)", "points", "paper's placement study"),
+    ),
     status="partly",
 )

@@ -93,7 +93,7 @@ class Attention(nn.Module):
 
     def forms(self, x: torch.Tensor, form: str = "direct") -> torch.Tensor:
         """The heads' mix before the output projection, (B, heads, n, d_head): 'direct'
-        (prefix keys/values prepended), 'gated' (eq. 7's gated parallel adapter) or
+        (prefix keys/values prepended), 'gated' (He et al.'s gated parallel adapter) or
         'ungated'; without a prefix all three are plain attention."""
         q, k, v = self.qkv(x)
         if self.prefix is None:

@@ -130,7 +130,7 @@ def identity_gap(model: PatchTransformer, X: torch.Tensor, form: str = "gated"
                  ) -> tuple[float, float]:
     """Over every block of `model` (which holds prefixes) on the images X: the largest
     |direct prefix attention - `form`| of the heads' mix, and the mean gate λ (the softmax
-    mass on the prefix keys). He et al.'s eq. 7 says the gap is 0 for form="gated"."""
+    mass on the prefix keys). He et al.'s §3.1 identity: the gap is 0 for form="gated"."""
     gap, lams = 0.0, []
     with torch.no_grad():
         x = model.embed(patchify(X, model.cfg.patch)) + model.pos

@@ -1,7 +1,7 @@
 """PEFT building blocks over a frozen base, after He et al. 2022 ("Towards a Unified View of
 Parameter-Efficient Transfer Learning", arXiv 2110.04366), whose unified form is
 
-    h <- h + s * Δh,    Δh = f(x W_down) W_up                               (eq. 10)
+    h <- h + s * Δh,    Δh = f(x W_down) W_up
 
 with a different input x, placement and scale s per method:
 
@@ -12,7 +12,7 @@ with a different input x, placement and scale s per method:
 - Prefix tuning (Li & Liang 2021): l trainable key and value vectors P_k, P_v (per layer,
   split over heads) prepended to the keys and values of a frozen attention.
 
-He et al.'s identity (eq. 7): attention over [P_k; K] with values [P_v; V] equals
+He et al.'s identity (§3.1): attention over [P_k; K] with values [P_v; V] equals
 
     (1 - λ(x)) Attn(x q, K, V) + λ(x) softmax(q P_k^T) P_v,
     λ(x) = Σ_i exp(q P_k,i) / (Σ_i exp(q P_k,i) + Σ_j exp(q k_j)),
@@ -202,7 +202,7 @@ def prefix_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
 
 
 def prefix_gate(q: torch.Tensor, k: torch.Tensor, pk: torch.Tensor) -> torch.Tensor:
-    """λ(x) of eq. 7, shape (..., n, 1): the softmax mass on the prefix keys,
+    """λ(x) of He et al. §3.1, shape (..., n, 1): the softmax mass on the prefix keys,
     sigmoid(logsumexp(q P_k^T) - logsumexp(q K^T))."""
     a = torch.logsumexp(q @ pk.transpose(-2, -1), dim=-1, keepdim=True)
     b = torch.logsumexp(q @ k.transpose(-2, -1), dim=-1, keepdim=True)
@@ -212,7 +212,7 @@ def prefix_gate(q: torch.Tensor, k: torch.Tensor, pk: torch.Tensor) -> torch.Ten
 def gated_prefix_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
                            pk: torch.Tensor, pv: torch.Tensor, gated: bool = True
                            ) -> torch.Tensor:
-    """He et al.'s eq. 7: (1 - λ) Attn(q, K, V) + λ softmax(q P_k^T) P_v, a parallel
+    """He et al. §3.1: (1 - λ) Attn(q, K, V) + λ softmax(q P_k^T) P_v, a parallel
     adapter on attention gated by λ. With gated=False: Attn + softmax(q P_k^T) P_v (the
     ungated sum, the broken variant)."""
     base = attention(q, k, v)
