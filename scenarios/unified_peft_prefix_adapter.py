@@ -41,24 +41,26 @@ Claim check (thresholds fixed before the judging seeds 0-19):
   mechanism  full FT >= 3 points above head-only (the target needs adaptation at all).
 Reported, not asserted: parallel minus sequential adapter (the spec expects noise).
 
-Measured (seeds 0-19; one core of a 2-core box loaded by other jobs; numbers are means
-with min..max; "b-f" = best PEFT - full FT, "b-h" = best PEFT - head-only, in points):
-  default  (A) max deviation 1.2e-6..1.9e-6 (trained prefixes; the random probe ~3e-7):
-           PASS on every seed. (B) FAIL on every seed measured: b-f -11.6 (-16.9..-6.3),
-           b-h +22.1 (+16.5..+28.8); test acc head 55.7, full FT 89.4, LoRA 77.8, MAM 73.2,
-           parallel adapter 71.3, prefix 64.4, sequential adapter 57.5 (seeds 0-8 of the
-           calibration check; bench/bench_results.py's seeds 0-19 give the pass counts
-           recorded in scenarios/results.json). Best PEFT by validation: LoRA on most
-           seeds, MAM or the parallel adapter on the others. Verdict FAIL (stable).
-  quick    (A) PASS on 20/20 (<= 1.7e-6). (B) FAIL on 20/20: b-f -15.9 (-30.1..-3.0),
-           b-h +16.2 (+7.4..+26.0); full FT 84.0 (68..94), LoRA 67.6, MAM 66.7, parallel
-           63.6, prefix 59.7, sequential 54.0, head 52.0. Verdict FAIL 20/20.
+Measured (seeds 0-19, bench/bench_results.py, one core of a 2-core box loaded by other
+jobs; means with min..max; "b-f" = best PEFT - full FT, "b-h" = best PEFT - head-only, in
+test-accuracy points):
+  default  FAIL 20/20 (stable). (A) PASS 20/20, max deviation 0.8e-6..1.9e-6 (trained
+           prefixes; the random probe ~3e-7). (B) b-f -12.0 (-17.7..-6.3, sd 3.5): fails on
+           20/20; b-h +21.3 (+16.5..+28.8): passes on 20/20. Full FT - head-only +33.2.
+           Test accuracy (calibration seeds 0-8): head 55.7, full FT 89.4, LoRA 77.8, MAM
+           73.2, parallel adapter 71.3, prefix 64.4, sequential adapter 57.5. Best PEFT by
+           validation: LoRA on most seeds, MAM or the parallel adapter on the others.
+           Median 43 s wall per run.
+  quick    FAIL 20/20 (stable). (A) PASS 20/20 (<= 2.1e-6). (B) b-f -15.9 (-30.1..-3.0,
+           sd 6.5): fails on 20/20; b-h +16.2 (+7.4..+26.0): passes on 20/20. Full FT 84.0
+           (68..94), LoRA 67.6, MAM 66.7, parallel 63.6, prefix 59.7, sequential 54.0,
+           head 52.0. Median 10.7 s wall per run.
   Parallel minus sequential adapter (reported, not asserted): +13.9 points (default,
-  +8.7..+19.5, parallel ahead on every seed), +9.6 (quick, ahead on 19/20): the paper's
-  ordering holds here, by a wide margin, at equal budgets.
-  Seconds: quick ~8-10 CPU s with the backbone cached (~3.5 s more to pre-train it on a
-  cold cache), default ~35-45 CPU s; wall times on the loaded box were 13-35 s (quick) and
-  30-160 s (default).
+  +8.7..+19.5, parallel ahead on every calibration seed), +9.6 (quick, ahead on 19/20):
+  the paper's ordering holds here, by a wide margin, at equal budgets.
+  CPU seconds (`paramlab check`, process total with ~2 s of imports): quick 10.7 with the
+  backbone cached, 13.2 on a cold cache (pre-training ~3.5 s): slightly over the 10 s
+  target; default ~40 (seven methods x 2 repeats x 300 steps, lock-step, one core).
 
 So the paper tier FAILS at toy scale: part (A), the identity, holds exactly (as it must);
 part (B), "PEFT matches full FT", does not. Every PEFT method beats head-only by far (the
