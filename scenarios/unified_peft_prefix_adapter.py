@@ -98,7 +98,11 @@ Worlds tried (seeds as stated; test accuracy in %):
       x3 fewer steps (lr x steps as in the default; PEFT gains nothing from it: best PEFT
       69.3 vs 69.5 on seeds 0-5, full FT 74.8 -> 84.0). This was a change of the quick
       world, made after seeing seeds 0-19 of the old quick; thresholds unchanged.
-  Seeds 20-29 were not run (time).
+  Robustness look after the judging seeds: quick seeds 20-29 FAIL 9/10 (b-f -16.5,
+  -25.7..+4.5; seed 22 passes (B): LoRA 84.8 vs full FT 80.3, one split with a weak full
+  FT run: quick's single repeat leaves b-f an sd of ~6.5 points, so an occasional pass on
+  other seeds is expected); default seeds 20-24 FAIL 5/5 (b-f -12.5, -16.9..-7.4), 27-31 s
+  wall each on a less loaded box.
 
 Control (tests/test_unified_peft_prefix_adapter.py): `identity_form = ungated` compares
 prefix attention with Attn + softmax(q P_k^T) P_v (no λ): (A) fails (deviation ~1, against
