@@ -343,4 +343,15 @@ BUILTIN: tuple[ScenarioMeta, ...] = (
               "growing with the ambient dimension when the intervention sites are few and "
               "of bounded in-degree; ERM on all covariates is not invariant.",
     ),
+    ScenarioMeta(
+        id="unified-peft-prefix-adapter",
+        title="Unified view of PEFT: prefix tuning as a gated parallel adapter",
+        theme="fine-tuning",
+        paper=Paper(title="Towards a Unified View of Parameter-Efficient Transfer Learning",
+                    authors="He, Zhou, Ma, Berg-Kirkpatrick, Neubig",
+                    year=2022, arxiv="2110.04366"),
+        claim="Prefix tuning is exactly a gated parallel adapter on attention; a Mix-and-Match "
+              "adapter (prefix + scaled parallel FFN adapter) matches full fine-tuning with a "
+              "few percent of the parameters.",
+    ),
 )
