@@ -86,6 +86,20 @@ def test_select_keeps_the_top_bottom_offset_or_random_examples():
         dd.select(scores, 2, "middle")
 
 
+def test_select_per_class_keeps_the_same_share_of_every_class():
+    rng = np.random.default_rng(0)
+    y = np.repeat([0, 1, 2], [10, 20, 30])
+    scores = rng.random(60) + y  # class 2 holds every globally high score
+    kept = dd.select_per_class(scores, y, 0.5, "hard")
+    assert np.bincount(y[kept]).tolist() == [5, 10, 15]
+    for c in range(3):  # within each class: its own top half
+        members = np.flatnonzero(y == c)
+        top = members[np.argsort(scores[members])[::-1][:len(members) // 2]]
+        assert sorted(top.tolist()) == sorted(kept[y[kept] == c].tolist())
+    r = dd.select_per_class(scores, y, 0.5, "random", rng)
+    assert np.bincount(y[r]).tolist() == [5, 10, 15]
+
+
 def test_flip_labels_flips_the_asked_fraction_to_other_classes():
     rng = np.random.default_rng(0)
     y = rng.integers(0, 10, 1000)
@@ -140,3 +154,27 @@ def test_stacked_sgd_trains_each_model_as_a_lone_run_would():
             torch.testing.assert_close(a[0], b[j], rtol=1e-5, atol=1e-6)
     acc = dd.accuracy(stack, X, y)
     assert acc.shape == (2,) and float(acc[0]) > 0.5
+
+
+def test_the_stacked_update_is_torch_sgd_with_momentum_and_a_cosine_schedule():
+    X, _ = _data(n=100, d=5, K=3)
+    y = X[:, :3].argmax(1)
+    g = torch.Generator().manual_seed(2)
+    ours = dd.stacked_mlp(1, 5, [8], 3, g)
+    ref = dd.stacked_mlp(1, 5, [8], 3, g)
+    with torch.no_grad():
+        for a, b in zip(ref.parameters(), ours.parameters()):
+            a.copy_(b)
+    sched = dd.subset_schedule([torch.arange(100)], 20, 10, g)
+    for _ in dd.train_stacked(ours, X, y, sched, lr=0.1, momentum=0.9, weight_decay=1e-3):
+        pass
+    opt = torch.optim.SGD(ref.parameters(), lr=0.1, momentum=0.9, weight_decay=1e-3)
+    sch = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=20)
+    for t in range(20):
+        idx = sched[t, 0]
+        opt.zero_grad()
+        torch.nn.functional.cross_entropy(dd.forward(ref, X[idx])[0], y[idx]).backward()
+        opt.step()
+        sch.step()
+    for a, b in zip(ref.parameters(), ours.parameters()):
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)

@@ -10,7 +10,8 @@ Data Diet"), with the pieces a toy reproduction needs.
   (||a_{l-1}||^2 + 1) ||delta_l||^2 with the bias: exact, no per-example backward pass
   (tests check it against torch.func's per-example gradients).
 - `select`: which examples a pruned data set keeps (the top, bottom or a random subset of
-  the scores, with the paper's offset: skip the `offset` highest scores first, Sec. 5).
+  the scores, with the paper's offset: skip the `offset` highest scores first, Sec. 5);
+  `select_per_class` does it within each class.
 - `subset_schedule` + `train_stacked`: K MLPs of one shape (`models.StackedMLP`) train side
   by side, model k on its own subset of the training set, all for the same number of
   SGD steps (the official code fixes the step count whatever the subset size: 200 epochs
@@ -146,11 +147,28 @@ def select(scores: np.ndarray, n_keep: int, keep: str, rng: np.random.Generator 
     raise ValueError(f"keep must be 'hard', 'easy' or 'random', got {keep!r}")
 
 
+def select_per_class(scores: np.ndarray, y: np.ndarray, keep_frac: float, keep: str,
+                     rng: np.random.Generator | None = None, offset_frac: float = 0.0
+                     ) -> np.ndarray:
+    """`select` within each class: class c keeps round(keep_frac * n_c) of its examples,
+    after skipping round(offset_frac * n_c) of its highest scores (DeepCore's `balance`
+    option; the paper's own code ranks the whole training set at once). Sorted."""
+    out = []
+    for c in np.unique(y):
+        members = np.flatnonzero(y == c)
+        n_c = len(members)
+        out.append(members[select(scores[members], round(keep_frac * n_c), keep, rng,
+                                  offset=round(offset_frac * n_c))])
+    return np.sort(np.concatenate(out))
+
+
 def subset_schedule(subsets: Sequence[torch.Tensor], steps: int, batch: int,
                     generator: torch.Generator) -> torch.Tensor:
     """(steps, k, batch) training-set indices: model j cycles epochs over subsets[j], a fresh
     permutation per epoch (a batch never straddles two epochs' duplicates unless the
     subset is smaller than the batch)."""
+    if steps == 0:
+        return torch.zeros(0, len(subsets), batch, dtype=torch.long)
     out = []
     for sub in subsets:
         m = len(sub)
@@ -173,21 +191,27 @@ def train_stacked(model: StackedMLP, X: torch.Tensor, y: torch.Tensor, schedule:
     steps, k, _ = schedule.shape
     Y = y.expand(k, -1) if y.ndim == 1 else y
     rows = torch.arange(k, device=X.device)[:, None]
-    opt = torch.optim.SGD(model.parameters(), lr=lr, momentum=momentum,
-                          weight_decay=weight_decay)
+    params = list(model.parameters())
+    bufs = [torch.zeros_like(q) for q in params]
     if evaluate is not None:
         with torch.no_grad():
             first = evaluate(0)
         yield {"step": 0, **first}
     for t in range(1, steps + 1):
-        if cosine:
-            for group in opt.param_groups:
-                group["lr"] = lr * 0.5 * (1 + math.cos(math.pi * (t - 1) / steps))
+        lr_t = lr * 0.5 * (1 + math.cos(math.pi * (t - 1) / steps)) if cosine else lr
         idx = schedule[t - 1]
         losses = per_model_ce(forward(model, X[idx]), Y[rows, idx]).mean(1)
-        opt.zero_grad(set_to_none=True)
+        for q in params:
+            q.grad = None
         losses.sum().backward()
-        opt.step()
+        with torch.no_grad():  # torch.optim.SGD's update (dampening 0, no Nesterov)
+            for q, buf in zip(params, bufs):
+                grad = q.grad if weight_decay == 0 else q.grad.add(q, alpha=weight_decay)
+                if t == 1:
+                    buf.copy_(grad)
+                else:
+                    buf.mul_(momentum).add_(grad)
+                q.sub_(buf, alpha=lr_t)
         out: dict[str, object] = {"step": t, "loss": losses.detach()}
         if evaluate is not None and (t % eval_every == 0 or t == steps):
             with torch.no_grad():
