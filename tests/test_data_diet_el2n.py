@@ -33,8 +33,8 @@ def test_untrained_network_scores_fail_the_claim(quick):
 
 
 def test_the_fig1_curve_and_the_accuracy_table_cover_every_fraction(quick):
-    fr, hard = quick.history.series("acc_keep_hard")
-    assert fr and quick.history.paired("frac_pruned", "acc_keep_random")[0] == [0.0, 0.5, 0.8]
+    fr, hard = quick.history.series("curve_hard")
+    assert fr and quick.history.paired("frac_pruned", "curve_random")[0] == [0.0, 0.5, 0.8]
     table = quick.history.tables["test accuracy by fraction pruned"]
     assert table.rows == ["50% pruned", "80% pruned"]
 
