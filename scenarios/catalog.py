@@ -354,4 +354,17 @@ BUILTIN: tuple[ScenarioMeta, ...] = (
               "adapter (prefix + scaled parallel FFN adapter) matches full fine-tuning with a "
               "few percent of the parameters.",
     ),
+    ScenarioMeta(
+        id="data-diet-el2n",
+        title="Data diet: prune the easy examples by early EL2N scores",
+        theme="pruning",
+        paper=Paper(
+            title="Deep Learning on a Data Diet: Finding Important Examples Early in Training",
+            authors="Mansheej Paul, Surya Ganguli, Gintare Karolina Dziugaite", year=2021,
+            arxiv="2107.07075"),
+        claim="EL2N (||softmax(f(x)) - onehot(y)||) and GraNd scores computed a few epochs "
+              "into training and averaged over a few inits find the examples that matter: "
+              "keeping the highest-scoring half of the data matches full-data accuracy and "
+              "beats random pruning, and the highest scores flag noisy labels.",
+    ),
 )
