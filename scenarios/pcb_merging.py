@@ -305,7 +305,7 @@ def run(p: PCBParams, ctx: RunContext) -> Iterator[Metric | Table | Note]:
         values = {f"ft_loss_{t}": v for t, v in zip(tasks, lv)}
         # "ft_loss" (mean over tasks) is what `watch` checks: it exists in every run
         values["ft_loss"] = sum(lv) / n
-        yield Metric(step, values)
+        yield Metric(p.pretrain_steps + step, values)  # one step axis for the whole run
         if ctx.should_stop():
             return
 
@@ -410,7 +410,7 @@ def run(p: PCBParams, ctx: RunContext) -> Iterator[Metric | Table | Note]:
             curves[key].append((lam, val, test))
         for name in SWEPT:
             values[f"sweep_{name}"] = mean(curves[alias[name]][-1][2])
-        yield Metric(i, values)
+        yield Metric(p.pretrain_steps + p.ft_steps + 1 + i, values)
         if ctx.should_stop():
             return
 
@@ -452,7 +452,7 @@ def run(p: PCBParams, ctx: RunContext) -> Iterator[Metric | Table | Note]:
     summary["tau_cos_mean"] = float(off.mean())
     summary["top20_retained"] = mean(top20)
     summary["top20_energy"] = energy20
-    yield Metric(n_lam, summary)
+    yield Metric(total_steps(p), summary)
     yield Note("avg normalized test acc: " + ", ".join(
         f"{r} {summary[f'avg_{r}']:.1f}" for r in ROWS) + f"; PCB - random scores at "
         f"ratio {p.pcb_ratio:g}: {gap:+.1f}; chosen: "
@@ -483,13 +483,19 @@ def check(history: History, p: PCBParams) -> Verdict:
                       + ("mechanism checks hold" if mech_ok else "a mechanism check FAILED"))
 
 
+def total_steps(p: PCBParams) -> int:
+    """Steps run on: pretraining 1..P, fine-tuning P+1..P+F, the lambda grid after them
+    (P+F+1 ..), the summary last."""
+    return p.pretrain_steps + p.ft_steps + 1 + int(round(p.lam_max / p.lam_step)) + 1
+
+
 SCENARIO = Scenario(
     params=PCBParams,
     run=run,
     check=check,
     panels=(
         Panel("fine-tuning loss per task", series=("ft_loss_*",), logy=True,
-              xlabel="fine-tuning step",
+              xlabel="step (after pretraining)",
               labels={f"ft_loss_{t}": t for t in TASK_ORDER}),
         Panel("avg normalized test acc vs lambda", series=tuple(f"sweep_{k}" for k in SWEPT),
               x="lambda", xlabel="lambda", ylabel="% of fine-tuned",
@@ -500,6 +506,7 @@ SCENARIO = Scenario(
     presets={"quick": {"ft_steps": 600, "lam_step": 0.15}},
     watch=("pretrain_loss", "ft_loss"),
     key_metric="avg_PCB_tuned",
+    total_steps=total_steps,
     uses_torch=True,
     notes=__doc__ or "",
     paper_rows=(

@@ -81,8 +81,13 @@ def test_run_emits_method_by_task_table_and_lambda_curves(quick_runs):
     _, pcb = hist.paired("lambda", "sweep_PCB")
     assert ta[0] == pcb[0] == pytest.approx(hist.last("avg_base"))
     steps, loss = hist.series("ft_loss_rot90")
-    assert steps[0] == 1 and len(steps) == quick.ft_steps
+    assert steps[0] == quick.pretrain_steps + 1 and len(steps) == quick.ft_steps
     assert sum(loss[-50:]) < sum(loss[:50])
+    # one step axis that never goes back: progress reads step/total to the end
+    assert hist.last_step == SCENARIO.total_steps(quick)
+    pre, _ = hist.series("pretrain_loss")
+    lam_steps, _ = hist.series("sweep_TA")
+    assert pre[-1] < steps[0] and steps[-1] < lam_steps[0]
 
 
 def test_dare_p_is_tuned_on_the_same_density_grid_as_pcb(quick_runs):
