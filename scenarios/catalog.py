@@ -376,6 +376,8 @@ BUILTIN: tuple[ScenarioMeta, ...] = (
                   "increments using spectral bias-reduced neural networks",
             authors="Rambod Mojgani, Ashesh Chattopadhyay, Pedram Hassanzadeh", year=2023,
             arxiv="2309.13211"),
-        claim="Sparse regression on analysis increments recovers a missing PDE term from sparse observations only when the interpolator has a random-Fourier-feature layer; a plain MLP's spectral bias corrupts the derivatives",
+        claim="Sparse regression on analysis increments recovers a missing PDE term from sparse "
+              "observations only when the interpolator has a random-Fourier-feature layer; "
+              "a plain MLP's spectral bias corrupts the derivatives.",
     ),
 )

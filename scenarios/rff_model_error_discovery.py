@@ -74,9 +74,9 @@ def run(p: RffDiscoveryParams, ctx: RunContext) -> Iterator[Metric | Note | Tabl
     x_obs, y_t, y_next = x[idx], take(u_t), take(u_next)
     B = np.stack([fi.rff_frequencies(rng, p.n_freq, p.sigma_b) for _ in range(S)])
     seed = int(rng.integers(2 ** 31))
-    yield Note(f"N={N}, band k<=({p.kmax}), {m} obs per snapshot, {S} snapshots, truth adds "
-               f"{p.coef:g} u_xxxx, RFF sigma_B {p.sigma_b} x {p.n_freq}, projection "
-               f"{'k <= %d' % p.kcut if p.kcut else 'off'}")
+    proj = f"k <= {p.kcut}" if p.kcut else "off"
+    yield Note(f"N={N}, band k <= {p.kmax}, {m} obs per snapshot, {S} snapshots, truth adds "
+               f"{p.coef:g} u_xxxx, RFF sigma_B {p.sigma_b} x {p.n_freq}, projection {proj}")
     fits = {}
     for kind, Bk in (("mlp", None), ("rff", B)):
         params, losses = fi.fit(x_obs, y_t, Bk, width=p.width, depth=p.depth, steps=p.steps,
