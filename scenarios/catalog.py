@@ -367,4 +367,17 @@ BUILTIN: tuple[ScenarioMeta, ...] = (
               "keeping the highest-scoring half of the data matches full-data accuracy and "
               "beats random pruning, and the highest scores flag noisy labels.",
     ),
+    ScenarioMeta(
+        id='rff-model-error-discovery',
+        title='RFF interpolation for model-error discovery',
+        theme='scientific ML',
+        paper=Paper(
+            title="Interpretable structural model error discovery from sparse assimilation "
+                  "increments using spectral bias-reduced neural networks",
+            authors="Rambod Mojgani, Ashesh Chattopadhyay, Pedram Hassanzadeh", year=2023,
+            arxiv="2309.13211"),
+        claim="Sparse regression on analysis increments recovers a missing PDE term from sparse "
+              "observations only when the interpolator has a random-Fourier-feature layer; "
+              "a plain MLP's spectral bias corrupts the derivatives.",
+    ),
 )
