@@ -35,7 +35,6 @@ from scipy.optimize import brentq
 from .mlp_lm import MLPLM, StackedMLPLM, cross_entropy_per_model, init_
 from .stacked_train import StackedAdamW
 
-
 # ------------------------------------------------------------------------------ teacher
 
 
