@@ -53,7 +53,8 @@ Control (tests/test_overtraining_scaling_law.py): law = naive predicts the over-
 run with the size-only law; its error (10-19%) fails the 5% criterion that L(C, M) passes.
 
 Measured, seeds 0-19 (one-thread CPU; the 2-core box was shared with other jobs).
-  default  PASS 20/20, 16-37 s per seed wall. Target (2k, M160), L 1.15-1.35:
+  default  PASS 20/20, median 16.8 s per seed (bench_results; 16-37 s wall in checks
+           run while the box was shared). Target (2k, M160), L 1.15-1.35:
            L(C,M) error -1.7..+2.2% (median |.| 0.64%); naive L(N) +9.5..+16.1% (ratio
            6.3-228, median 19); L(C) ignoring M -4.3..+0.06% (median -2.1%, always
            under-predicting as an over-trained run should); Err at the actual loss
@@ -63,7 +64,8 @@ Measured, seeds 0-19 (one-thread CPU; the 2-core box was shared with other jobs)
            Fit: eta 0.31-0.39, M* 14-35 (median 20), free E / E* 0.89-1.16 (20/20 in
            [0.8, 1.2]); largest fit residual <= 1.3%.
            Mechanism: L(C) error >= 2x L(C,M)'s on 14/20 seeds.
-  quick    PASS 20/20, 5-15 s per seed wall on the loaded box (about 4-5 s of CPU).
+  quick    PASS 20/20, median 4.2 s per seed (bench_results; 5-15 s in checks run
+           beside other jobs).
            Target (1k, M80), L 1.28-1.63: L(C,M) error -2.3..+2.5% (median |.| 0.85%);
            naive +10.1..+19.3% (ratio 5.0-419); L(C) -5.0..+0.06% (median -2.2%);
            Err at actual loss |d| <= 0.015. Free E / E* in [0.8, 1.2] on 17/20 (one
@@ -192,6 +194,9 @@ class OvertrainingParams(Params):
             if len(set(fit)) < 4 or len({m for _, m in fit}) < 2:
                 out.append(f"fit_runs: the L(C, M) law needs >= 4 distinct runs over >= 2 "
                            f"values of M, got {self.fit_runs!r}")
+            if set(fit) & set(_runs(self.held_out)):
+                out.append(f"held_out: runs must not also be fit runs, got "
+                           f"{self.held_out!r}")
             base = min(m for _, m in fit)
             if len({n for n, m in fit if m == base}) < 2:
                 out.append(f"fit_runs: the naive law needs >= 2 sizes at the base M "

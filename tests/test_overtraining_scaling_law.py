@@ -32,3 +32,10 @@ def test_fit_runs_need_two_values_of_m():
 
     with pytest.raises(ValueError, match="fit_runs"):
         load(SID).make_params("quick", {"fit_runs": "1000:20,2000:20,4000:20,8000:20"})
+
+
+def test_a_held_out_run_cannot_be_a_fit_run():
+    from paramlab.scenarios.registry import load
+
+    with pytest.raises(ValueError, match="held_out"):
+        load(SID).make_params("quick", {"held_out": "2000:20"})
