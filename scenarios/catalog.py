@@ -380,4 +380,17 @@ BUILTIN: tuple[ScenarioMeta, ...] = (
               "observations only when the interpolator has a random-Fourier-feature layer; "
               "a plain MLP's spectral bias corrupts the derivatives.",
     ),
+    ScenarioMeta(
+        id="overtraining-scaling-law",
+        title="Scaling laws with over-training: L(C, M) predicts an over-trained run",
+        theme="scaling",
+        paper=Paper(
+            title="Language models scale reliably with over-training and on downstream tasks",
+            authors="Gadre, Smyrnis, Shankar, Gururangan, Wortsman, Shao, Mercat, Fang, Li, "
+                    "Keh, Xin, Nezhurina, Vasiljevic, Jitsev, Dimakis, Ilharco, Song, Kollar, "
+                    "Carmon, Dave, Heckel, Muennighoff, Schmidt", year=2024, arxiv="2403.08540"),
+        claim="A scaling law in compute C and token multiplier M = D/N, fitted on small runs, "
+              "predicts the loss of a larger, over-trained run; top-1 error follows an "
+              "exponential in loss.",
+    ),
 )

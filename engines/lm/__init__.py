@@ -5,5 +5,7 @@ stationary distribution and entropy rate, sampling, context windows), `mlp_lm` (
 context-window MLP language model, single and stacked: K models of one shape as one
 batched program), `stacked_train` (AdamW with a learning rate per model, and the loop that
 trains K stacked models side by side on their own batches), `transformer` (a tiny causal
-transformer with a KV cache, and a roofline FLOP clock of its forward calls).
+transformer with a KV cache, and a roofline FLOP clock of its forward calls),
+`teacher_grid` (a random-MLP teacher over all 3-token contexts with an exact entropy floor,
+and a grid of student runs trained as one stacked program).
 """

@@ -11,6 +11,7 @@ outcome-invariant augmentation), `particles` (particle filters with entropic ann
 log-loss regret and the prior-weight bound; a Monte-Carlo class of random tanh networks).
 `pac_invariance` (interventions on a linear SEM: exact environment covariances, Wishart
 sample moments, invariant-subset selection and its violation on unseen interventions),
+`overtrain_law` (the L(C, M) over-training law, its optimal multiplier M*, Err(L)),
 `scaling` (power-law and Chinchilla-style fits in log space, held-out relative error,
 bootstrap intervals over seeds).
 """
