@@ -75,7 +75,8 @@ CRIT_ID = "zero-init identity: max |adapted - frozen conv| at step 0"
 class FloraTuckerAdapterParams(Params):
     steps: int = param(1000, range=(10, 10_000), log=True, help="Adam steps")
     lr: float = param(3e-3, range=(1e-4, 1e-1), log=True, help="Adam learning rate")
-    ranks: str = param("4,8,12", help="FLoRA ranks r (Tucker ranks (r, r, 3, 3)); must hold 4 and 8")
+    ranks: str = param("4,8,12",
+                       help="FLoRA ranks r (Tucker ranks (r, r, 3, 3)); must hold 4 and 8")
     truth: str = param("tucker", choices=("tucker", "matrix"),
                        help="primary ground truth (matrix: the control, LoRA's family)")
     matrix_rank: int = param(4, range=(1, 32), help="rank of the matrix-low-rank truth")
@@ -127,7 +128,7 @@ def run(p: FloraTuckerAdapterParams, ctx: RunContext) -> Iterator[Metric | Note]
     specs = [("primary", r, m) for r in p.rank_list() for m in ("flora", "lora")]
     specs += [("contrast", 8, m) for m in ("flora", "lora")]
     mods, counts = [], []
-    for world, r, m in specs:
+    for _world, r, m in specs:
         if m == "flora":
             mod = T.TuckerDelta(SHAPE, (r, r, 3, 3), p.scale, generator=g)
         else:
