@@ -13,7 +13,8 @@ loss = MSE of conv(x, W0 + dW) against conv(x, W0 + dW*); Adam lr 3e-3. Adapters
 and kaiming factors, LoRA (HF peft Conv2d semantics, B = 0) at the smallest rank with at
 least FLoRA's parameter count, so LoRA never has fewer parameters:
     r = 4: FLoRA 418 vs LoRA rank 2 640;  r = 8: 1,106 vs rank 4 1,280;  r = 12: 2,082 vs
-    rank 7 2,240 (default only).
+    rank 7 2,240 (default only; shown, not judged).
+Presets: quick 300 steps, r in {4, 8}; default 600 steps, r in {4, 8, 12}.
 Two truths are trained side by side in one grouped convolution (same inputs for all):
     tucker  dW* with Tucker ranks (8, 8, 3, 3) (the world the paper's argument names)
     matrix  dW* a rank-4 matrix on the reshape (LoRA's family: the fair contrast, issue 15)
@@ -38,7 +39,36 @@ redesign (frozen head, inverted digits) whose mechanism is optimisation speed, n
 expressiveness (FLoRA (1,1,3,3) on a 32 x 144 reshape is a strict subset of LoRA rank 1);
 issue 15 asked for the fair target above instead.
 
-Worlds tried and measured numbers: see the "Measured" section at the end.
+Worlds tried (seeds 0-19 unless said otherwise)
+1. Tucker truth (8, 8, 3, 3) vs matrix truth built as orthonormal factors with singular
+   values s^2 + 0.5 (first version of the contrast): seed 0 quick, LoRA/FLoRA on the matrix
+   truth 0.0043 / 0.0768 = 0.056 (> 0.05): one dominant singular direction let FLoRA fit
+   most of it. Replaced by the spec's plain "rank-4 matrix" (Gaussian B (32 x 4) times
+   Gaussian A (4 x 288), balanced spectrum) after seeing seed 0; no threshold changed.
+2. Shipped world (Tucker truth + Gaussian rank-4 matrix contrast), quick (300 steps):
+   20/20 PASS. r = 8 FLoRA/LoRA 0.0059-0.0078 (median 0.0064; FLoRA 1,106 params vs LoRA
+   1,280); r = 4 0.793-0.941 (median 0.874; the spec's seeds 0-2: 0.83-0.88); matrix truth
+   LoRA/FLoRA 0.0053-0.0065 (spec: 1/177-1/166); FLoRA r = 8 weight error 0.047-0.051
+   (the 5 % noise floor); identity gap 0 exactly.
+   Seeds 20-29 (quick): see below.
+   Default: DEFAULT_RESULT
+3. Implementation, not a world: the first version trained all models in one grouped
+   conv2d (7.8 s quick, 32 s default at 1,000 steps on one core); now one im2col matmul
+   on the weight errors (W0 cancels, the conv is linear in its weight), same numbers
+   (seed 0 r = 8 FLoRA rel_MSE 0.00223 both ways). Default steps 1,000 -> 600 for the
+   30 s budget (r = 8 has converged by 300 steps: 0.0022 at 300, 600 and 1,000).
+   The identity was first read as im2col output vs torch conv (float32 roundoff 3.1e-6
+   > 1e-6); it is now read as max |dW| at step 0 (exactly 0) together with torch's conv of
+   W0 + dW against the frozen conv, both exact.
+Control (truth = "matrix"; the criteria keep their "Tucker truth" names but read the
+primary truth): both paper criteria fail, quick seeds 0-1: FLoRA/LoRA 162-171 at r = 8 and
+1.78-1.90 at r = 4 (spec: 166-177 and 1.85-2.10), and FLoRA's weight error is 0.60-0.61
+(> 0.10) - tests/test_flora_tucker_adapter.py asserts the failure and that the normal run
+passes the same criteria.
+
+Not reproduced / not run: the digits task (see above); the r = 4 criterion's worst seed
+(0.941) sits close to its 0.95 threshold, so a rare seed may fail it - the spec's threshold
+is kept. The paper's own numbers are not in the spec; paper_rows say so.
 """
 
 from __future__ import annotations
@@ -73,7 +103,7 @@ CRIT_ID = "zero-init identity: max |adapted - frozen conv| at step 0"
 
 @dataclass(frozen=True)
 class FloraTuckerAdapterParams(Params):
-    steps: int = param(1000, range=(10, 10_000), log=True, help="Adam steps")
+    steps: int = param(600, range=(10, 10_000), log=True, help="Adam steps")
     lr: float = param(3e-3, range=(1e-4, 1e-1), log=True, help="Adam learning rate")
     ranks: str = param("4,8,12",
                        help="FLoRA ranks r (Tucker ranks (r, r, 3, 3)); must hold 4 and 8")
