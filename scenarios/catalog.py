@@ -393,4 +393,14 @@ BUILTIN: tuple[ScenarioMeta, ...] = (
               "predicts the loss of a larger, over-trained run; top-1 error follows an "
               "exponential in loss.",
     ),
+    ScenarioMeta(
+        id='flora-tucker-adapter',
+        title='FLoRA: Tucker core-space adapter vs LoRA on a conv weight',
+        theme='fine-tuning',
+        paper=Paper(title='FLoRA: Low-Rank Core Space for N-dimension', authors='Si et al.',
+                    year=2025, arxiv='2405.14739'),
+        claim='At a matched parameter budget, a Tucker (core-space) adapter on a 4-D conv '
+              'weight fits a spatially structured change far better than LoRA on the '
+              'reshaped matrix',
+    ),
 )
