@@ -138,7 +138,8 @@ class PlotsView(Vertical):
         grid.styles.grid_size_columns = cols
         rows = math.ceil(len(shown) / cols)
         grid.styles.grid_rows = str(max(MIN_PANEL_HEIGHT // 2, avail // rows))
-        self._head_text = ""  # the page shows in the header
+        self._head_text = ""  # the page shows in the header: rewrite it now
+        self.update_text()
 
     @property
     def pages(self) -> int:
