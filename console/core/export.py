@@ -18,6 +18,17 @@ def slug(text: str, most: int = 40) -> str:
     return re.sub(r"[^A-Za-z0-9]+", "-", text).strip("-").lower()[:most] or "panel"
 
 
+def series_names(panel: Panel, history: History) -> list[str]:
+    """The history's series a line panel shows, in the panel's order (a pattern ending
+    in '*' matches a prefix), each once."""
+    names = history.names()
+    wanted: list[str] = []
+    for pat in panel.series:
+        wanted += [n for n in names if fnmatch.fnmatchcase(n, pat)] if "*" in pat else \
+            [pat] if pat in names else []
+    return list(dict.fromkeys(wanted))
+
+
 def panel_rows(panel: Panel, history: History) -> list[tuple[str, float, float]]:
     """(series, x, y) for every point of the panel's series, none dropped or smoothed
     (NaN written as 'nan'). A bar panel gives (row, column index, value) of its table."""
@@ -27,13 +38,8 @@ def panel_rows(panel: Panel, history: History) -> list[tuple[str, float, float]]
             return []
         return [(f"{r}/{c}", float(j), float(v)) for r, cells in zip(table.rows, table.cells)
                 for j, (c, v) in enumerate(zip(table.columns, cells))]
-    names = history.names()
-    wanted: list[str] = []
-    for pat in panel.series:
-        wanted += [n for n in names if fnmatch.fnmatchcase(n, pat)] if "*" in pat else \
-            [pat] if pat in names else []
     rows = []
-    for name in dict.fromkeys(wanted):
+    for name in series_names(panel, history):
         xs, ys = history.series(name) if panel.x == "step" else history.paired(panel.x, name)
         rows += [(name, float(x), float(y)) for x, y in zip(xs, ys)]
     return rows
@@ -53,21 +59,13 @@ def export_panel(record: Path, panel: Panel, history: History) -> Path:
 
 
 def export_verdict(record: Path, verdict: Verdict | None, status: str) -> Path:
+    from paramlab.console.core.stability import _jsonable
+
     out = record.with_name(f"{record.stem}.verdict.json")
-
-    def clean(v):
-        if isinstance(v, float) and not math.isfinite(v):
-            return str(v)
-        if isinstance(v, dict):
-            return {k: clean(x) for k, x in v.items()}
-        if isinstance(v, list):
-            return [clean(x) for x in v]
-        return v
-
     out.write_text(json.dumps({"status": status,
-                               "verdict": clean(verdict.to_dict()) if verdict else None},
+                               "verdict": _jsonable(verdict.to_dict()) if verdict else None},
                               indent=2) + "\n", encoding="utf-8")
     return out
 
 
-__all__ = ["export_panel", "export_verdict", "panel_rows", "slug"]
+__all__ = ["export_panel", "export_verdict", "panel_rows", "series_names", "slug"]

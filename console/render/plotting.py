@@ -8,12 +8,12 @@ the plot width; the history (and the record) keep every point.
 
 from __future__ import annotations
 
-import fnmatch
 import math
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from paramlab.console.core.export import series_names
 from paramlab.scenarios.base import Panel, Table
 from paramlab.scenarios.history import History
 
@@ -71,12 +71,7 @@ def panel_series(panel: Panel, sources: Sequence[Source], *, n_out: int | None =
     out: list[SeriesData] = []
     masked = gaps = 0
     for prefix, hist in sources:
-        names = hist.names()
-        wanted: list[str] = []
-        for pat in panel.series:
-            wanted += [n for n in names if fnmatch.fnmatchcase(n, pat)] if "*" in pat else \
-                [pat] if pat in names else []
-        for name in dict.fromkeys(wanted):
+        for name in series_names(panel, hist):
             if panel.x == "step":
                 xs, ys = hist.series(name)
             else:
@@ -340,26 +335,22 @@ def nice_ticks(lo: float, hi: float, most: int = 6, target: int = 5) -> list[flo
     span = hi - lo
     if not span > 0 or not math.isfinite(span):
         return [lo]
-    found: list[list[float]] = []
-    k = math.floor(math.log10(span)) + 1
-    while k > math.floor(math.log10(span)) - 3:
+    top = math.floor(math.log10(span)) + 1
+    cands = []  # (count, first, step) of every round spacing, coarse to fine
+    for k in range(top, top - 5, -1):
         for m in (5, 2, 1):
             step = m * 10.0**k
             first, last = math.ceil(lo / step - 1e-9), math.floor(hi / step + 1e-9)
-            if min(3, most) <= last - first + 1 <= most:
-                found.append([_clean(i * step, step) for i in range(first, last + 1)])
-        k -= 1
-    if not found:  # no round spacing gives 3 to `most` ticks: the nearest to `most`
-        for k in range(math.floor(math.log10(span)) + 1, math.floor(math.log10(span)) - 4,
-                       -1):
-            for m in (5, 2, 1):
-                step = m * 10.0**k
-                first, last = math.ceil(lo / step - 1e-9), math.floor(hi / step + 1e-9)
-                if last >= first:
-                    found.append([_clean(i * step, step) for i in range(first, last + 1)])
-        fits = [t for t in found if len(t) <= most]
-        return max(fits, key=len) if fits else min(found, key=len)
-    return min(found, key=lambda t: (abs(len(t) - target), len(t)))
+            if last >= first:
+                cands.append((last - first + 1, first, step))
+    good = [c for c in cands if min(3, most) <= c[0] <= most]
+    if good:
+        n, first, step = min(good, key=lambda c: (abs(c[0] - target), c[0]))
+    else:  # no round spacing gives 3 to `most` ticks: the most that fit, else the fewest
+        fits = [c for c in cands if c[0] <= most]
+        n, first, step = max(fits, key=lambda c: c[0]) if fits else \
+            min(cands, key=lambda c: c[0])
+    return [_clean(i * step, step) for i in range(first, first + n)]
 
 
 def log_ticks(lo: float, hi: float, most: int = 7) -> list[float]:
