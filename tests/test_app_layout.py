@@ -132,6 +132,41 @@ def test_m_maximises_the_focused_panel_and_escape_returns(runs, tmp_path):
     run(go())
 
 
+def test_arrow_keys_move_a_cursor_along_x_with_every_series_value(runs, tmp_path):
+    path = write_record(tmp_path / "layout.jsonl", LAYOUT, {}, "20250101-000000-cccccc")
+
+    async def go():
+        app = ParamlabApp(runs_dir=runs, scenarios=[LAYOUT], open_paths=[path])
+        async with app.run_test(size=(120, 40)) as pilot:
+            await wait_for(pilot, lambda: app.items)
+            await pilot.press("2")
+            panel = next(p for p in app.screen.plots.visible_panels
+                         if p.panel.title == "accuracy (%)")
+            panel.focus()
+            await pilot.press("end")  # the last step: 60 (default params)
+            await pilot.press("left", "left", "left")
+            await wait_for(pilot, lambda: panel.up_to_date and any(
+                x.startswith("> step") for x in panel_text(panel)))
+            readout = next(x for x in panel_text(panel) if x.startswith("> step"))
+            at = panel.cursor
+            await pilot.press("m")  # maximised, the cursor stays; esc hides it, then
+            await pilot.pause(0.1)  # a second esc leaves the maximised view
+            await pilot.press("escape")
+            await wait_for(pilot, lambda: panel.up_to_date)
+            gone = not any(x.startswith("> step") for x in panel_text(panel))
+            still_max = app.screen.maximized is panel
+            await pilot.press("escape")
+            await pilot.pause(0.1)
+            return readout, at, gone, still_max, app.screen.maximized
+
+    readout, at, gone, still_max, maxed = run(go())
+    assert at == 57.0
+    # acc = 38.2 + 74.6 * t / 60 at t = 57: 109.07; acc_b = 60 - 0.2 t: 48.6
+    assert "> step 57:" in readout and "* acc 109.1" in readout and "+ acc_b 48.6" in readout
+    assert gone, "cursor still shown"
+    assert still_max and maxed is None, (still_max, maxed)
+
+
 def test_export_command_line_and_verdict_table(runs, tmp_path):
     path = write_record(tmp_path / "layout.jsonl", LAYOUT, {"steps": 30},
                         "20250101-000000-dddddd")

@@ -4,7 +4,13 @@ import math
 
 import numpy as np
 
-from paramlab.console.render.plotting import downsample, ema_debiased, panel_series, render_panel
+from paramlab.console.render.plotting import (
+    downsample,
+    ema_debiased,
+    panel_series,
+    panel_xs,
+    render_panel,
+)
 from paramlab.scenarios.base import Metric, Panel, Table
 from paramlab.scenarios.history import History
 
@@ -179,3 +185,19 @@ def test_width_is_honoured_when_piped_and_dumb_terminals_get_ascii(monkeypatch):
     assert all(ord(c) < 128 for c in plain)
     assert "+---" in plain and "|" in plain
     assert to_ascii("┌─┐│█⠿") == "+-+|#."
+
+
+def test_a_cursor_draws_a_line_and_reads_every_series_at_full_resolution():
+    h = History(Metric(t, {"a": 1.0 / (t + 1), "b": t / 1000}) for t in range(5000))
+    panel = Panel("l", series=("a", "b"))
+    text = render_panel(panel, h, width=60, height=16, cursor=1234)
+    readout = [x for x in text.split("\n") if x.startswith(">")]
+    # 1234 is not among the ~120 drawn (downsampled) points: the value is the history's
+    assert readout == ["> step 1234:  * a 8.097e-04  + b 1.234"]
+    lines, top, bottom = frame(text)
+    assert sum("│" in x[4:-1] for x in lines[top + 1:bottom]) >= bottom - top - 3  # vline
+    assert panel_xs(panel, [("", h)])[:3] == [0.0, 1.0, 2.0]
+    many = History(Metric(0, {f"s{i}": float(i) for i in range(30)}) for _ in range(1))
+    text = render_panel(Panel("m", series=("s*",)), many, width=60, height=30, cursor=0)
+    readout = [x for x in text.split("\n") if x.startswith((">", " "))][:2]
+    assert "more" in text and all(len(x) <= 60 for x in readout)

@@ -29,6 +29,7 @@ class SeriesData:
     last: float = math.nan  # readout of the drawn (finite) values, before downsampling
     lo: float = math.nan
     hi: float = math.nan
+    at: float = math.nan  # value at the cursor (the point nearest the cursor's x)
 
 
 def ema_debiased(ys: Sequence[float], weight: float) -> list[float]:
@@ -61,9 +62,11 @@ def downsample(x, y, n_out: int):
 
 
 def panel_series(panel: Panel, sources: Sequence[Source], *, n_out: int | None = None,
-                 logy: bool | None = None, smoothing: float = 0.0
-                 ) -> tuple[list[SeriesData], list[str]]:
-    """The series a panel draws, cleaned for its axes, plus notices for the user."""
+                 logy: bool | None = None, smoothing: float = 0.0,
+                 cursor: float | None = None) -> tuple[list[SeriesData], list[str]]:
+    """The series a panel draws, cleaned for its axes, plus notices for the user;
+    with a `cursor` x, each series' value at its point nearest that x (full resolution,
+    before downsampling)."""
     import numpy as np
 
     logy = panel.logy if logy is None else logy
@@ -93,12 +96,13 @@ def panel_series(panel: Panel, sources: Sequence[Source], *, n_out: int | None =
             if not keep.all():
                 x, y = x[keep], y[keep]
             last, lo, hi = float(y[-1]), float(y.min()), float(y.max())
+            at = math.nan if cursor is None else float(y[np.argmin(np.abs(x - cursor))])
             if n_out:
                 x, y = downsample(x, y, n_out)
             xs, ys = x.tolist(), y.tolist()
             label = panel.labels.get(name, name)
             out.append(SeriesData(f"{prefix}{label}" if prefix else label, xs, ys,
-                                  last, lo, hi))
+                                  last, lo, hi, at))
     if masked:
         notices.append(f"{masked} values <= 0 hidden on log y")
     if gaps:
@@ -127,28 +131,39 @@ class PanelData:
     series: list[SeriesData]
     notices: list[str]
     bars: tuple[str, Table] | None = None  # (legend prefix, table) of a bars panel
+    cursor: float | None = None  # x of the cursor (values: each series' `at`)
+
+
+def panel_xs(panel: Panel, sources: Sequence[Source], *, logy: bool | None = None
+             ) -> list[float]:
+    """The sorted distinct x values of a line panel's drawable points: the stops of
+    its cursor."""
+    series, _ = panel_series(panel, sources, logy=logy)
+    return sorted({x for s in series for x in s.xs})
 
 
 def panel_data(panel: Panel, sources: Sequence[Source], *, width: int = 80,
-               logy: bool | None = None, smoothing: float = 0.0) -> PanelData:
+               logy: bool | None = None, smoothing: float = 0.0,
+               cursor: float | None = None) -> PanelData:
     if panel.kind == "bars":
         tables = [(p, h.tables.get(panel.table)) for p, h in sources]
         tables = [(p, t) for p, t in tables if t is not None]
         return PanelData([], [] if tables else ["no data yet"],
                          tables[-1] if tables else None)
     series, notices = panel_series(panel, sources, n_out=2 * width, logy=logy,
-                                   smoothing=smoothing)
+                                   smoothing=smoothing, cursor=cursor)
     if not series:
         notices.append("no data yet")
-    return PanelData(series, notices)
+    return PanelData(series, notices, cursor=cursor if series else None)
 
 
 def draw_panel(plt, panel: Panel, sources: Sequence[Source], *, width: int = 80,
                height: int = 20, logy: bool | None = None, smoothing: float = 0.0,
-               color: bool = True) -> tuple[int, list[str]]:
+               color: bool = True, cursor: float | None = None) -> tuple[int, list[str]]:
     """Read `panel`'s data from `sources` and draw it on a plotext-like `plt` (see
     `draw_data`)."""
-    data = panel_data(panel, sources, width=width, logy=logy, smoothing=smoothing)
+    data = panel_data(panel, sources, width=width, logy=logy, smoothing=smoothing,
+                      cursor=cursor)
     return draw_data(plt, panel, data, width=width, height=height, logy=logy,
                      smoothing=smoothing, color=color)
 
@@ -169,9 +184,13 @@ def draw_data(plt, panel: Panel, data: PanelData, *, width: int = 80, height: in
     else:
         series = data.series
         below = _legend_lines(series, width, height, color)
+        if data.cursor is not None:
+            below = _cursor_lines(data.cursor, panel, series, width, color) + below
         for i, s in enumerate(series):
             marker, colour = series_style(i)
             plt.plot(s.xs, s.ys, marker=marker, color=colour if color else None)
+        if data.cursor is not None:
+            plt.vline(data.cursor, "gray" if color else None)
         if series:  # (plotext fails on a log axis with no data: scales only with data)
             # rows inside the frame: less title, frame, x ticks, x label and what goes below;
             # one tick per two rows at most, so that plotext never has to drop one
@@ -254,6 +273,32 @@ def _legend_lines(series: Sequence[SeriesData], width: int, height: int,
     if len(lines) > max(height - MIN_PLOT_ROWS, 1):  # still too many: say how many
         lines = [f"{len(series)} series (enlarge the panel for the legend)"]
     return lines
+
+
+def _cursor_lines(x: float, panel: Panel, series: Sequence[SeriesData], width: int,
+                  color: bool) -> list[str]:
+    """The cursor's readout: its x, then every series' value there, in two lines at most
+    (then "+N more")."""
+    from paramlab.console.render.fmt import fmt_value
+
+    xname = "step" if panel.x == "step" else _ascii(panel.labels.get(panel.x, panel.x))
+    head = f"> {xname} {fmt_value(x)}:"
+    lines, line, used = [], _paint(head, "gray", color), len(head)
+    for i, s in enumerate(series):
+        marker, colour = series_style(i)
+        label = _ascii(s.label)
+        label = label if len(label) <= 24 else label[:23] + "~"
+        piece = f"{marker} {label} {fmt_value(s.at)}"
+        # on the second line keep room for "+N more" unless this is the last series
+        more = f"  +{len(series) - i} more" if lines and i < len(series) - 1 else ""
+        if used + 2 + len(piece) + len(more) > width:
+            if lines:  # the second line is full: say how many are left out
+                return [*lines, line + f"  +{len(series) - i} more"]
+            lines.append(line)
+            line, used = " ", 1
+        line += "  " + _paint(piece, colour, color)
+        used += 2 + len(piece)
+    return [*lines, line]
 
 
 def _bar_lines(bars: tuple[str, Table], width: int, height: int, color: bool) -> list[str]:
@@ -453,10 +498,12 @@ def no_color() -> bool:
 
 def render_panel(panel: Panel, sources: Sequence[Source] | History, *, width: int = 80,
                  height: int = 20, color: bool = False, logy: bool | None = None,
-                 smoothing: float = 0.0, ascii: bool | None = None) -> str:
+                 smoothing: float = 0.0, ascii: bool | None = None,
+                 cursor: float | None = None) -> str:
     """The panel as text (headless), `width` x `height` including its legend and
     notices; `ascii` (default: when the terminal is ASCII-only) draws the frame in
-    plain characters. Same drawing code as the TUI."""
+    plain characters; `cursor` (an x) draws a vertical line there with every series'
+    value at it. Same drawing code as the TUI."""
     import plotext as plt
 
     if isinstance(sources, History):
@@ -465,7 +512,7 @@ def render_panel(panel: Panel, sources: Sequence[Source] | History, *, width: in
     plt.limitsize(False, False)  # the size asked for, also when stdout is not a terminal
     plt.theme("default" if color else "clear")
     plot_h, below = draw_panel(plt, panel, sources, width=width, height=height,
-                               logy=logy, smoothing=smoothing, color=color)
+                               logy=logy, smoothing=smoothing, color=color, cursor=cursor)
     plt.plotsize(width, plot_h)
     text = plt.build()
     if not color:

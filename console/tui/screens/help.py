@@ -27,6 +27,8 @@ KEYS = (
         ("y", "log y on/off (the focused panel, or all panels)"),
         ("s", "smoothing: off, debiased EMA 0.6 / 0.9 / 0.99 (as TensorBoard)"),
         ("m", "maximise the focused panel, or the first shown (esc to come back)"),
+        ("left/right", "cursor on the focused panel: every series' value at that x"),
+        ("shift+arrow, home/end", "cursor: 1/20 of the points at a time, to the ends; esc hides"),
         ("[ ]", "previous / next page of panels when they do not all fit"),
         ("v", "verdict table: criterion | measured | threshold | paper (shown when tall)"),
         ("e", "export the focused panel (CSV) and the verdict (JSON) beside the record"),

@@ -29,6 +29,9 @@ CARD_DELAY = 0.25  # seconds on a scenario before its card is built
 
 
 class MainScreen(Screen):
+    # esc goes through the bindings: a maximised panel with its cursor on hides the
+    # cursor first; `action_leave_input` then leaves the maximised view
+    ESCAPE_TO_MINIMIZE = False
     BINDINGS = [
         Binding("slash", "filter", "Filter", key_display="/"),
         Binding("r", "run", "Run"),

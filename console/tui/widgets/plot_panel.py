@@ -11,6 +11,11 @@ plotext neither holds the UI's GIL nor waits behind the other panels), and the p
 thread turns plotext's ANSI text into strips with a small SGR parser and a style cache
 (several times faster than `Text.from_ansi`). The UI thread only swaps the strips in.
 Without a pool (it failed, or the app has none) the plot thread draws as well.
+
+Cursor mode: on a focused line panel the arrow keys move a cursor along x, stopping at
+every x the panel's series have (shift: a twentieth of them at a time; home/end: the
+ends); a vertical line marks it and a readout under the plot gives every series' value
+at the point nearest it. `esc` hides the cursor.
 """
 
 from __future__ import annotations
@@ -23,10 +28,12 @@ from functools import partial
 from rich.color import Color
 from rich.segment import Segment
 from rich.style import Style
+from textual.actions import SkipAction
+from textual.binding import Binding
 from textual.strip import Strip
 from textual_plotext import PlotextPlot
 
-from paramlab.console.render.plotting import Source, draw_data, panel_data
+from paramlab.console.render.plotting import Source, draw_data, panel_data, panel_xs
 from paramlab.scenarios.base import Panel
 
 MIN_INTERVAL = 0.1  # seconds between two redraws of one panel (10 Hz)
@@ -88,6 +95,15 @@ def ansi_to_strips(text: str, width: int, cache: dict[str, Style]) -> list[Strip
 class PlotPanel(PlotextPlot):
     can_focus = True
     ALLOW_MAXIMIZE = True
+    BINDINGS = [
+        Binding("left", "cursor(-1)", "Cursor left", show=False),
+        Binding("right", "cursor(1)", "Cursor right", show=False),
+        Binding("shift+left", "cursor(-1, True)", "Cursor left (fast)", show=False),
+        Binding("shift+right", "cursor(1, True)", "Cursor right (fast)", show=False),
+        Binding("home", "cursor_end(0)", "Cursor to the start", show=False),
+        Binding("end", "cursor_end(-1)", "Cursor to the end", show=False),
+        Binding("escape", "cursor_off", "Hide the cursor", show=False),
+    ]
 
     def __init__(self, panel: Panel, *, id: str | None = None) -> None:  # noqa: A002
         super().__init__(id=id)
@@ -97,6 +113,8 @@ class PlotPanel(PlotextPlot):
         self.smoothing: float = 0.0
         self.markers = False  # no colour (NO_COLOR): series told apart by marker only
         self.notices: list[str] = []
+        self.cursor: float | None = None  # x of the cursor; None: no cursor
+        self._stops: tuple[tuple, list[float]] = ((), [])  # (data key, cursor stops)
         self._drawn: tuple | None = None
         self._strips: list[Strip] = []
         self._styles: dict[str, Style] = {}
@@ -119,7 +137,55 @@ class PlotPanel(PlotextPlot):
             data = tuple(id(h.tables.get(self.panel.table)) for _, h in self.sources)
         else:
             data = tuple((id(h), h.version) for _, h in self.sources)
-        return data, tuple(p for p, _ in self.sources), self.logy, self.smoothing
+        return (data, tuple(p for p, _ in self.sources), self.logy, self.smoothing,
+                self.cursor)
+
+    # ------------------------------------------------------------------ cursor
+
+    def cursor_stops(self) -> list[float]:
+        """The x values the cursor stops at (every x of the drawn points), cached per
+        data version."""
+        key = self.data_key()[:3]
+        if self._stops[0] != key:
+            self._stops = (key, panel_xs(self.panel, self.sources, logy=self.logy))
+        return self._stops[1]
+
+    def move_cursor(self, delta: int, fast: bool = False) -> bool:
+        """Move the cursor `delta` stops (a twentieth of them when `fast`); the first
+        move puts it on the last point. False when the panel has no points to stop at."""
+        import bisect
+
+        stops = self.cursor_stops() if self.panel.kind == "line" else []
+        if not stops:
+            return False
+        if self.cursor is None:
+            i = len(stops) - 1
+        else:
+            i = bisect.bisect_left(stops, self.cursor)
+            if i < len(stops) and stops[i] != self.cursor and delta < 0:
+                delta += 1  # between two stops (the data moved): left goes to the lower
+            step = max(1, len(stops) // 20) if fast else 1
+            i = min(max(i + delta * step, 0), len(stops) - 1)
+        self.cursor = stops[i]
+        self.redraw()
+        return True
+
+    def action_cursor(self, delta: int, fast: bool = False) -> None:
+        if not self.move_cursor(delta, fast):
+            raise SkipAction()
+
+    def action_cursor_end(self, end: int) -> None:
+        stops = self.cursor_stops() if self.panel.kind == "line" else []
+        if not stops:
+            raise SkipAction()
+        self.cursor = stops[end]
+        self.redraw()
+
+    def action_cursor_off(self) -> None:
+        if self.cursor is None:
+            raise SkipAction()  # esc goes on to the screen (e.g. leave the maximised view)
+        self.cursor = None
+        self.redraw()
 
     def _wanted(self) -> tuple:
         width, height = self.size
@@ -183,7 +249,7 @@ class PlotPanel(PlotextPlot):
         _, width, height, theme = key
         name = self._get_plotext_theme_name(theme)
         data = panel_data(self.panel, self.sources, width=max(width, 10), logy=self.logy,
-                          smoothing=self.smoothing)
+                          smoothing=self.smoothing, cursor=self.cursor)
         return (self.panel, data, width, height, name, themes.get(name), self.logy,
                 self.smoothing, self.markers)
 
