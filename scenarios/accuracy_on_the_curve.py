@@ -1,6 +1,98 @@
 """Accuracy on the curve (Liang, Mao, Kwon, Yang, Zou, ICML 2023, arXiv 2305.02995).
 
-NOTES_PLACEHOLDER
+What the paper claims. Across a zoo of models (architectures x hyper-parameters x epochs),
+accuracy on a minority subpopulation is not a linear function of accuracy on the majority
+("accuracy on the line" fails under subpopulation shift): the scatter is a "moon", minority
+accuracy stays low while majority accuracy climbs and then shoots up near the top. The
+spurious correlation in the training data drives it; without it the groups move together.
+No official code was found.
+
+The toy world (numpy; engines/stats/subpop_curve.py). A synthetic Waterbirds: y = +-1; a
+spurious attribute a = y on a share rho of the training set (stratified: each label holds
+exactly round(rho n/2) majority points, as a curated set fixes its group counts). Features:
+core = 0.4 y + 0.25 N(0,1) (small, nearly fully predictive: ~94.5% alone), spurious =
+1.5 a + N(0,1) (large, learned first), 20 noise dims; n_train 1000. Test: 20000 points,
+group-balanced (rho_test = 0.5); majority = {a = y}, minority = {a != y}. Zoo: logistic
+regressions for lambda in logspace(-4, 0) (6 quick / 10 default), full-batch GD, lr 0.5,
+read at log-spaced epochs up to 150 (quick, 10 checkpoints) / 400 (default, 15 distinct):
+every (lambda, epoch) is one model. Each rho repeats this on 3 independent training sets
+(`n_repeats`); every fit statistic is the mean over the 3 zoos. rho in {0.5, 0.9} (quick),
+{0.5, 0.7, 0.9, 0.97} (default).
+
+Measured per rho over each zoo (x = majority acc, standardised): the linear fit (the
+"accuracy on the line" contrast), the quadratic fit, its coefficient c2, R2 of both,
+range(minority acc) / range(majority acc), mean |minority - majority|, and, for display,
+Miller et al.'s probit-linear fit and Spearman.
+
+Claim check (thresholds from the spec, fixed before the seeds were run):
+  paper      c2 >= 0.001 at rho 0.9 and 0.97 (convex moon; the spec's "c2 > 0" with a
+             margin of 1/50 of the smallest value seen in calibration)
+  paper      R2_quad - R2_lin >= 0.08 at rho 0.9 (nonlinearity)
+  paper      range ratio >= 5 at every rho >= 0.9 (disproportion)
+  paper      mean |minority - majority| <= 0.15 at rho 0.5 (the no-spurious-correlation arm:
+             the groups move together). REDESIGN of the spec's "range ratio <= 1.5 at rho
+             0.5": at rho 0.5 both ranges are ~0.1 wide and their difference is set by the
+             finite-sample weight on the spurious feature, so the ratio is a ratio of noises:
+             it held on 14/20 seeds (spec world), 12/20 (stratified), 9/20 (3-zoo mean; range
+             0.27-8.7). The ratio is still shown in the table. Honest label: by symmetry the
+             two groups are exchangeable at rho 0.5, so this arm is a sanity check, not
+             evidence; the failing control below carries the evidence.
+  mechanism  Spearman(majority, minority) >= 0.5 at rho 0.9 (the moon is an up-trend)
+"More nonlinear as rho grows" is displayed (R2 / range-ratio vs rho panels), not judged.
+
+Control (tests/test_accuracy_on_the_curve.py): `group_reweight = true`, group-balanced
+loss weights (each (y, a) cell weighs the same). The spurious feature no longer pays, the
+minority stops lagging, and the disproportion fails: range ratio at rho 0.9 0.37-3.9
+(median 1.16; quick) / 0.62-3.2 (default), FAIL 0/20 on both presets; c2 and the R2 gain
+also fail on 4/20 and 12/20 (quick) seeds.
+
+Measured, seeds 0-19 (scenario as shipped; 20 seeds took 9.9 s quick, 39 s default, all
+overheads included, on the loaded 2-core box):
+  quick    PASS 20/20. rho 0.9: c2 +0.056..+0.075; R2 lin 0.77-0.85 -> quad 0.91-0.96,
+           gain 0.108..0.162 (median 0.135); range ratio 13.9-16.8 (majority [.95, .98],
+           minority [.09, .61]); Spearman 0.996-0.998. rho 0.5: mean gap 0.012-0.084
+           (range ratio 0.27-8.7, R2 gain 0.008-0.27: the control arm's shape is noise).
+  default  PASS 20/20. rho 0.9: c2 +0.092..+0.103; R2 lin 0.73-0.78 -> quad 0.84-0.91,
+           gain 0.101..0.134; ratio 17.1-20.0. rho 0.97: c2 +0.034..+0.048; gain
+           0.117-0.154; ratio 9.8-12.5. rho 0.5: mean gap 0.011-0.069. rho 0.7 (displayed):
+           R2 lin 0.11-0.60, gain 0.002-0.044, c2 -0.041..+0.022, ratio 31-37, Spearman
+           0.39-0.80: a cloud, not a moon.
+  Probit-linear R2 at rho 0.9: 0.92-0.96 (quick) / 0.86-0.90 (default), well above the
+  raw linear R2: in probit space the moon largely straightens, as the spec warned; the
+  claim is checked on raw accuracy.
+  "More nonlinear as rho grows" (displayed): median R2 gain 0.023 / 0.009 / 0.120 / 0.138
+  at rho 0.5 / 0.7 / 0.9 / 0.97; gain(0.7) < gain(0.9) < gain(0.97) on 17/20 seeds, but
+  the range ratio peaks at 0.7 (~33) and falls to ~19 (0.9) and ~11 (0.97).
+
+Worlds tried (logistic zoo unless said; seeds 0-19; "ratio" = range ratio):
+  W1  the spec's world, i.i.d. groups, 1 zoo per rho (quick zoo): rho 0.9 gain
+      0.107-0.236, ratio 11.7-16.6, c2 +0.041..+0.080; rho 0.5 ratio 0.05-11.2 (<= 1.5
+      on 14/20). Default zoo, rho 0.9: gain 0.072-0.159.
+  W2  stratified groups, 1 zoo, quick: rho 0.9 gain 0.087-0.157, ratio 13.6-16.7; rho 0.5
+      ratio 0.08-5.2 (<= 1.5 on 12/20), mean gap 0.011-0.124. Default zoo (paramlab
+      check): PASS 19/20, rho 0.9 gain 0.070-0.138 (one seed below 0.08); rho 0.97 ratio
+      9.4-13.3.
+  W3  W2 with n_train 2000: rho 0.9 gain 0.109-0.184; rho 0.5 ratio 0.05-4.1.
+  W4  W2 with 50 / 100 / 200 noise dims: rho 0.5 ratio 0.33-2.2 / 0.48-1.9 / 0.59-1.5,
+      but the moon fades: rho 0.9 gain 0.043-0.127 / 0.000-0.054 / 0.000-0.51 (R2 lin
+      0.25 at 200 dims: the minority barely rises within 150 epochs).
+  W5  W2 with 3 training sets per rho, statistics averaged (shipped): numbers above.
+  W6  tanh MLP with 16 hidden units (`model_family = mlp16`, quick, seeds 0-9; ~10 s a
+      run): c2 +0.073..+0.105 and R2 gain 0.26-0.36 pass, but range ratio 1.46-1.54 and
+      Spearman ~0 fail: its zoo starts at chance (both groups 0.5), the minority first
+      FALLS to ~0.09 while the spurious feature is learned, then rises (a U across the
+      whole training run). On trained models only (majority >= 0.9, one zoo, seeds 0-5):
+      rho 0.9 ratio 8.3-9.9, gain 0.26-0.32, c2 +0.14; rho 0.5 ratio 0.85-1.4, gap <= 0.1,
+      but also convex (c2 +0.07..+0.10, gain 0.10-0.33). The shipped check is for the
+      logistic zoo; the MLP family is an option, not judged.
+
+What did not reproduce: a clean "stronger spurious correlation -> more nonlinear". At
+rho 0.7 the zoo is a cloud (R2 gain ~0.01, below the rho 0.5 arm's noise level), and the
+disproportion (range ratio) is largest at 0.7 and falls at 0.97, where the minority
+barely rises within the epoch budget (max ~0.27). Only from 0.7 up does the R2 gain grow
+with rho (17/20 seeds). Not built: the paper's real data sets and deep architectures
+(the zoo here spans lambda x epoch and, as an option, two MLP widths); the MLP family
+fails the disproportion check with its untrained checkpoints included (W6).
 """
 
 from __future__ import annotations
@@ -58,6 +150,9 @@ class AccuracyOnTheCurveParams(Params):
     lr: float = param(0.5, range=(0.01, 2.0), log=True, help="full-batch GD learning rate")
     max_epoch: int = param(400, range=(10, 5000), log=True, help="last checkpoint epoch")
     n_checkpoints: int = param(16, range=(2, 40), help="log-spaced checkpoint epochs")
+    model_family: str = param("logreg", choices=("logreg", "mlp16", "mlp64"),
+                              help="the zoo's architecture: logistic regression or a tanh MLP "
+                                   "with 16 / 64 hidden units (slower; see the notes)")
     axis: str = param("raw", choices=("raw", "probit"),
                       help="axis of the live scatter (the fits are always on raw accuracy)")
     group_reweight: bool = param(False, help="group-balanced loss weights (the broken variant: "
@@ -110,8 +205,15 @@ def run(p: AccuracyOnTheCurveParams, ctx: RunContext) -> Iterator[Metric | Note 
                              p.n_noise_dims)
             w = sc.balanced_weights(train) if p.group_reweight else None
             maj_all, min_all = [], []
-            for epoch, W, b in sc.train_zoo(train, lambdas, epochs, p.lr, w):
-                maj, mino = sc.group_accuracy(W, b, test)
+            if p.model_family == "logreg":
+                zoo = ((e, W @ test.X.T + b[:, None])
+                       for e, W, b in sc.train_zoo(train, lambdas, epochs, p.lr, w))
+            else:
+                hidden = int(p.model_family.removeprefix("mlp"))
+                zoo = ((e, sc.mlp_scores(P, test.X))
+                       for e, P in sc.train_mlp_zoo(rng, train, lambdas, epochs, p.lr, hidden, w))
+            for epoch, scores in zoo:
+                maj, mino = sc.scores_accuracy(scores, test)
                 maj_all.append(maj)
                 min_all.append(mino)
                 px, py = ((sc.probit(maj), sc.probit(mino)) if p.axis == "probit"

@@ -102,10 +102,55 @@ def train_zoo(train: Groups, lambdas: np.ndarray, epochs: list[int], lr: float,
 
 
 def group_accuracy(W: np.ndarray, b: np.ndarray, test: Groups) -> tuple[np.ndarray, np.ndarray]:
-    """(majority accuracy, minority accuracy), each of shape (K,)."""
-    correct = np.sign(W @ test.X.T + b[:, None]) == test.y[None, :]
+    """(majority accuracy, minority accuracy) of K linear models, each of shape (K,)."""
+    return scores_accuracy(W @ test.X.T + b[:, None], test)
+
+
+def scores_accuracy(scores: np.ndarray, test: Groups) -> tuple[np.ndarray, np.ndarray]:
+    """(majority accuracy, minority accuracy) from scores of shape (K, n); sign = label."""
+    correct = np.sign(scores) == test.y[None, :]
     mino = test.minority
     return correct[:, ~mino].mean(1), correct[:, mino].mean(1)
+
+
+MLP = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]  # W1 (K,d,h), b1, w2 (K,h), b2
+
+
+def mlp_scores(P: MLP, X: np.ndarray) -> np.ndarray:
+    W1, b1, w2, b2 = P
+    H = np.tanh(np.einsum("nd,kdh->knh", X, W1) + b1[:, None, :])
+    return np.einsum("knh,kh->kn", H, w2) + b2[:, None]
+
+
+def train_mlp_zoo(rng: np.random.Generator, train: Groups, lambdas: np.ndarray,
+                  epochs: list[int], lr: float, hidden: int,
+                  weights: np.ndarray | None = None):
+    """The same zoo with one-hidden-layer tanh MLPs (the "across architectures" family):
+    full-batch GD, L2 on both weight matrices; yields (epoch, (W1, b1, w2, b2)). Output
+    weights start small (0.1 / sqrt(h)), so the first checkpoints sit near chance."""
+    X, y = train.X, train.y
+    n, d = X.shape
+    K = len(lambdas)
+    w_ex = np.ones(n) if weights is None else weights
+    W1 = rng.standard_normal((K, d, hidden)) / math.sqrt(d)
+    b1 = np.zeros((K, hidden))
+    w2 = 0.1 * rng.standard_normal((K, hidden)) / math.sqrt(hidden)
+    b2 = np.zeros(K)
+    lam = np.asarray(lambdas, dtype=float)[:, None]
+    marks = set(epochs)
+    for t in range(1, max(epochs) + 1):
+        H = np.tanh(np.einsum("nd,kdh->knh", X, W1) + b1[:, None, :])
+        f = np.einsum("knh,kh->kn", H, w2) + b2[:, None]
+        r = -0.5 * (1.0 - np.tanh(0.5 * y[None, :] * f)) * y[None, :] * w_ex[None, :] / n
+        dH = r[:, :, None] * w2[:, None, :] * (1.0 - H ** 2)
+        gw2 = np.einsum("kn,knh->kh", r, H) + lam * w2
+        gW1 = np.einsum("nd,knh->kdh", X, dH) + lam[:, :, None] * W1
+        w2 -= lr * gw2
+        b2 -= lr * r.sum(1)
+        W1 -= lr * gW1
+        b1 -= lr * dH.sum(1)
+        if t in marks:
+            yield t, (W1.copy(), b1.copy(), w2.copy(), b2.copy())
 
 
 @dataclass(frozen=True)
