@@ -90,3 +90,21 @@ def test_fit_curve_separates_a_parabola_from_a_line():
 def test_checkpoints_are_log_spaced_and_end_at_max_epoch():
     eps = sc.checkpoints(150, 10)
     assert eps[0] == 1 and eps[-1] == 150 and eps == sorted(set(eps))
+
+
+def test_mlp_zoo_learns_the_spurious_feature_first():
+    # the "across architectures" family: trained MLPs separate the data, and early in
+    # training at rho 0.9 the minority lags far behind the majority
+    rng = np.random.default_rng(0)
+    train = sc.sample(rng, 1000, 0.9, 0.4, 0.25, 1.5, 20)
+    test = sc.sample(rng, 4000, 0.5, 0.4, 0.25, 1.5, 20)
+    accs = {e: sc.scores_accuracy(sc.mlp_scores(P, test.X), test)
+            for e, P in sc.train_mlp_zoo(rng, train, np.array([1e-4]), [16, 150], 0.5, 16)}
+    assert accs[16][0][0] > 0.9 and accs[16][1][0] < 0.3
+    assert accs[150][1][0] > accs[16][1][0] + 0.2
+
+
+def test_mlp_family_runs_through_the_scenario():
+    h = run_to_end({"model_family": "mlp16", "n_repeats": 1, "n_lambdas": 2, "max_epoch": 20,
+                    "n_checkpoints": 4, "n_test": 2000})
+    assert "minority_r9" in h.history.names()
