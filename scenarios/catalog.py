@@ -403,4 +403,16 @@ BUILTIN: tuple[ScenarioMeta, ...] = (
               'weight fits a spatially structured change far better than LoRA on the '
               'reshaped matrix',
     ),
+    ScenarioMeta(
+        id="accuracy-on-the-curve",
+        title="Accuracy on the curve: nonlinear majority/minority accuracy",
+        theme="generalization",
+        paper=Paper(
+            title="Accuracy on the Curve: On the Nonlinear Correlation of ML Performance "
+                  "Between Data Subpopulations",
+            authors="Liang, Mao, Kwon, Yang, Zou", year=2023, arxiv="2305.02995"),
+        claim="Across a zoo of models, minority-subpopulation accuracy is a convex "
+              "(moon-shaped), not linear, function of majority accuracy under spurious "
+              "correlation; with no spurious correlation the two move together",
+    ),
 )
