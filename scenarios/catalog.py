@@ -403,4 +403,15 @@ BUILTIN: tuple[ScenarioMeta, ...] = (
               'weight fits a spatially structured change far better than LoRA on the '
               'reshaped matrix',
     ),
+    ScenarioMeta(
+        id='maid-inexact-bilevel',
+        title='MAID: adaptively inexact first-order bilevel method',
+        theme='optimization',
+        paper=Paper(title='An adaptively inexact first-order method for bilevel optimization '
+                          'with application to hyperparameter learning',
+                    authors='Salehi, Mukherjee, Roberts, Ehrhardt', year=2023, arxiv='2308.10098'),
+        claim="MAID's inexact backtracking line search with adaptive lower-level accuracy "
+              "converges robustly whatever its initial step and accuracy, where a fixed-step "
+              "HOAG-like method with an a-priori accuracy schedule stalls or diverges.",
+    ),
 )
