@@ -89,7 +89,14 @@ def synthetic_ridge(rng: np.random.Generator, p: int = 50, n_relevant: int = 10,
 
 def cg(matvec, rhs: np.ndarray, x0: np.ndarray, tol: float,
        cap: int = CG_CAP) -> tuple[np.ndarray, int]:
-    """Conjugate gradients from x0 until ||rhs - M x|| <= tol; returns (x, matvecs)."""
+    """Conjugate gradients from x0 until ||rhs - M x|| <= tol; returns (x, matvecs).
+    Overflow (a diverging fixed-step run) is left to the caller's finiteness checks."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        return _cg(matvec, rhs, x0, tol, cap)
+
+
+def _cg(matvec, rhs: np.ndarray, x0: np.ndarray, tol: float, cap: int) -> tuple[
+        np.ndarray, int]:
     x = x0.copy()
     r = rhs - matvec(x)
     used = 1
