@@ -415,4 +415,15 @@ BUILTIN: tuple[ScenarioMeta, ...] = (
               "(moon-shaped), not linear, function of majority accuracy under spurious "
               "correlation; with no spurious correlation the two move together",
     ),
+    ScenarioMeta(
+        id='maid-inexact-bilevel',
+        title='MAID: adaptively inexact first-order bilevel method',
+        theme='optimization',
+        paper=Paper(title='An adaptively inexact first-order method for bilevel optimization '
+                          'with application to hyperparameter learning',
+                    authors='Salehi, Mukherjee, Roberts, Ehrhardt', year=2023, arxiv='2308.10098'),
+        claim="MAID's inexact backtracking line search with adaptive lower-level accuracy "
+              "converges robustly whatever its initial step and accuracy, where a fixed-step "
+              "HOAG-like method with an a-priori accuracy schedule stalls or diverges.",
+    ),
 )
