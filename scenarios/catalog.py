@@ -403,4 +403,14 @@ BUILTIN: tuple[ScenarioMeta, ...] = (
               'weight fits a spatially structured change far better than LoRA on the '
               'reshaped matrix',
     ),
+    ScenarioMeta(
+        id='increlora-rank-allocation',
+        title='IncreLoRA: incremental rank allocation',
+        theme='fine-tuning',
+        paper=Paper(title='IncreLoRA: Incremental Parameter Allocation Method for '
+                          'Parameter-Efficient Fine-tuning',
+                    authors='Zhang et al.', year=2023, arxiv='2308.12043'),
+        claim='Starting from small ranks and adding rank to the most important modules '
+              'beats uniform LoRA at the same parameter budget',
+    ),
 )
