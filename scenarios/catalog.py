@@ -426,4 +426,14 @@ BUILTIN: tuple[ScenarioMeta, ...] = (
               "converges robustly whatever its initial step and accuracy, where a fixed-step "
               "HOAG-like method with an a-priori accuracy schedule stalls or diverges.",
     ),
+    ScenarioMeta(
+        id='increlora-rank-allocation',
+        title='IncreLoRA: incremental rank allocation',
+        theme='fine-tuning',
+        paper=Paper(title='IncreLoRA: Incremental Parameter Allocation Method for '
+                          'Parameter-Efficient Fine-tuning',
+                    authors='Zhang et al.', year=2023, arxiv='2308.12043'),
+        claim='Starting from small ranks and adding rank to the most important modules '
+              'beats uniform LoRA at the same parameter budget',
+    ),
 )

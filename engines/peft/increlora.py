@@ -1,0 +1,137 @@
+"""IncreLoRA-style incremental rank allocation (Zhang et al. 2023, arXiv 2308.12043) on a
+stack of frozen MLPs: several allocation methods trained side by side in one tensor program.
+
+Every method m and module (layer) l carries an SVD-form update ΔW_{m,l} = P diag(λ ⊙ mask) Q
+with P (d x R_max), λ (R_max), Q (R_max x d); `mask` switches rank components on. Uniform LoRA
+fixes the mask; IncreLoRA starts with a few components per module and switches on more in the
+modules with the largest importance score, AdaLoRA's sensitivity EMA
+
+    I = |θ ⊙ ∇θ L|,  Ī <- β Ī + (1 - β) I,  Ū <- β Ū + (1 - β) |I - Ī|,  s = Ī ⊙ Ū,
+
+averaged per module over its active entries of P, λ and Q (IncreLoRA §3.2). A new component
+starts with λ = 0 (the function is unchanged) and random unit-scale P, Q columns.
+
+Numerics only: `make_world` (frozen backbone and a target with heterogeneous-rank changes),
+`forward` (stacked MLPs), `SensitivityEMA`, `module_scores`, `adam_step` (Adam with a
+per-method learning rate), `spearman` (average-rank Spearman correlation).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+
+def make_world(seed: int, width: int, true_ranks: list[int], delta_scale: float,
+               gain: float) -> dict[str, np.ndarray]:
+    """Frozen weights W (L, d, d) ~ N(0, gain²/d) and changes Δ (L, d, d), Δ_l = c U_l V_l^T
+    with orthonormal U_l, V_l (d x r_l): every true rank component has singular value
+    c = delta_scale (equal weight), so a module's share of the target is proportional to r_l."""
+    rng = np.random.default_rng(seed)
+    L, d = len(true_ranks), width
+    W = rng.standard_normal((L, d, d)) * gain / np.sqrt(d)
+    D = np.zeros((L, d, d))
+    for i, r in enumerate(true_ranks):
+        if r > 0:
+            U = np.linalg.qr(rng.standard_normal((d, r)))[0]
+            V = np.linalg.qr(rng.standard_normal((d, r)))[0]
+            D[i] = delta_scale * U @ V.T
+    V = rng.standard_normal((L, d, d)) / np.sqrt(d)
+    return {"W": W.astype(np.float32), "D": D.astype(np.float32), "V": V.astype(np.float32)}
+
+
+def forward(W: torch.Tensor, dW: torch.Tensor | None, x: torch.Tensor) -> torch.Tensor:
+    """Stacked MLPs: W (L, d, d) frozen, dW (M, L, d, d) or None, x (M, n, d) or (n, d).
+    h <- tanh(h (W_l + ΔW_l)^T) for l < L; the last layer is linear."""
+    h = x
+    L = W.shape[0]
+    for i in range(L):
+        w = W[i] if dW is None else W[i] + dW[:, i]
+        h = h @ w.transpose(-1, -2)
+        if i < L - 1:
+            h = torch.tanh(h)
+    return h
+
+
+def forward_parallel(W: torch.Tensor, V: torch.Tensor, dW: torch.Tensor | None,
+                     x: torch.Tensor) -> torch.Tensor:
+    """Parallel branches over disjoint input slices: x (M, n, L*d) or (n, L*d) is split into
+    L slices x_l and y = sum_l tanh(x_l (W_l + ΔW_l)^T) V_l^T with V (L, d, d) frozen. No
+    branch can absorb another's change, so every module's needed rank is identifiable."""
+    L, d = W.shape[0], W.shape[1]
+    hs = []
+    for i in range(L):
+        w = W[i] if dW is None else W[i] + dW[:, i]
+        hs.append(torch.tanh(x[..., i * d:(i + 1) * d] @ w.transpose(-1, -2)))
+    # sum_l h_l V_l^T as one product with V laid side by side: (d_out, L * d)
+    return torch.cat(hs, -1) @ V.permute(1, 0, 2).reshape(V.shape[1], L * d).T
+
+
+def delta(P: torch.Tensor, lam: torch.Tensor, Q: torch.Tensor,
+          mask: torch.Tensor) -> torch.Tensor:
+    """ΔW (M, L, d, d) = P diag(λ ⊙ mask) Q with P (M, L, d, R), λ, mask (M, L, R),
+    Q (M, L, R, d)."""
+    return (P * (lam * mask).unsqueeze(-2)) @ Q
+
+
+class SensitivityEMA:
+    """AdaLoRA/IncreLoRA smoothed sensitivity s = Ī ⊙ Ū of each tensor entry."""
+
+    def __init__(self, shapes: list[tuple[int, ...]], beta: float) -> None:
+        self.beta = beta
+        self.I = [torch.zeros(s) for s in shapes]
+        self.U = [torch.zeros(s) for s in shapes]
+
+    def update(self, params: list[torch.Tensor]) -> None:
+        b = self.beta
+        for i, p in enumerate(params):
+            cur = (p.detach() * p.grad.detach()).abs()
+            self.I[i].mul_(b).add_((1 - b) * cur)
+            self.U[i].mul_(b).add_((1 - b) * (cur - self.I[i]).abs())
+
+    def scores(self) -> list[torch.Tensor]:
+        return [i * u for i, u in zip(self.I, self.U)]
+
+
+def module_scores(sP: torch.Tensor, slam: torch.Tensor, sQ: torch.Tensor,
+                  mask: torch.Tensor) -> torch.Tensor:
+    """Per-(method, module) mean score over the active entries of P (M, L, d, R),
+    λ (M, L, R) and Q (M, L, R, d); mask (M, L, R). Returns (M, L)."""
+    d = sP.shape[-2]
+    tot = ((sP * mask.unsqueeze(-2)).sum((-1, -2)) + (slam * mask).sum(-1)
+           + (sQ * mask.unsqueeze(-1)).sum((-1, -2)))
+    n = mask.sum(-1) * (2 * d + 1)
+    return tot / n.clamp(min=1)
+
+
+def adam_step(params: list[torch.Tensor], state: list[tuple[torch.Tensor, torch.Tensor]],
+              t: int, lr: torch.Tensor, b1: float = 0.9, b2: float = 0.999,
+              eps: float = 1e-8) -> None:
+    """One Adam step (bias-corrected) with a per-method learning rate lr (M,), broadcast over
+    each parameter's leading method axis."""
+    with torch.no_grad():
+        for p, (m, v) in zip(params, state):
+            g = p.grad
+            m.mul_(b1).add_((1 - b1) * g)
+            v.mul_(b2).add_((1 - b2) * g * g)
+            mh = m / (1 - b1 ** t)
+            vh = v / (1 - b2 ** t)
+            step = lr.reshape((-1,) + (1,) * (p.dim() - 1)) * mh / (vh.sqrt() + eps)
+            p.sub_(step)
+
+
+def spearman(a, b) -> float:
+    """Spearman rank correlation with average ranks for ties (NaN if either is constant)."""
+    def ranks(x):
+        x = np.asarray(x, dtype=float)
+        order = np.argsort(x, kind="stable")
+        r = np.empty(len(x))
+        r[order] = np.arange(len(x), dtype=float)
+        for v in np.unique(x):
+            sel = x == v
+            r[sel] = r[sel].mean()
+        return r
+    ra, rb = ranks(a), ranks(b)
+    ra, rb = ra - ra.mean(), rb - rb.mean()
+    den = np.sqrt((ra ** 2).sum() * (rb ** 2).sum())
+    return float((ra * rb).sum() / den) if den > 0 else float("nan")

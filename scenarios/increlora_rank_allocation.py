@@ -1,0 +1,306 @@
+"""IncreLoRA: incremental rank allocation (Zhang et al. 2023, arXiv 2308.12043).
+
+The paper's claim: instead of a fixed uniform LoRA rank per module, start small and, every Δ
+steps, add rank to the modules with the highest importance score (AdaLoRA's sensitivity EMA
+|θ·∇θL| with its uncertainty term, averaged per module); at the same final parameter budget
+this beats uniform LoRA (and AdaLoRA), most clearly in low-resource settings.
+
+Toy world (engines/peft/increlora.py). A frozen random "pretrained" network of L = 6 modules
+(32 x 32 weights W_l ~ N(0, gain²/32), built through ctx.cached); the downstream target is the
+same network with W_l + Δ_l, Δ_l = c U_l V_l^T of heterogeneous true ranks [8, 0, 1, 4, 0, 1]
+(every true component has singular value c = delta_scale). n_train = 512 (low resource),
+n_test = 4,096, 5 % label noise. Every method uses the same SVD-form update P diag(λ) Q
+(λ = 0 at the start, P, Q random unit-scale columns), full-batch Adam lr 5e-3, trained side
+by side in one tensor program at the same final budget R = 12 rank components:
+    uniform    rank 2 in every module (the contrast: LoRA);
+    increlora  rank 1 per module; from step `ema_warmup` on, every `interval` steps one
+               component is switched on in the module with the largest mean sensitivity
+               score (EMA β = 0.85), until 12; the learning rate warms up again over 20 steps
+               after each addition;
+    random_a-d the same schedule with the module drawn at random (the ablation; four draws,
+               their MSEs averaged: the spec suggested two, four halve the draw noise).
+rel_MSE = test MSE / test MSE of the frozen network.
+
+Topology (the redesign). In the spec's serial 6-layer tanh MLP a change in one layer can be
+absorbed by its neighbours, so a module's "true rank" is not what it needs, and the
+sensitivity score spends the budget on early layers (world 1 below). The shipped world keeps
+six frozen tanh modules but places them on parallel branches over disjoint input slices,
+y = Σ_l tanh(x_l (W_l + ΔW_l)^T) V_l^T (V_l frozen): each module's needed rank is its true
+rank, which is the heterogeneity the paper's allocation is meant to exploit.
+
+Claim check (thresholds: the spec's recommended values, fixed before seeds 0-19)
+  paper     rel_MSE(IncreLoRA) / rel_MSE(uniform LoRA) <= 0.85
+            rel_MSE(IncreLoRA) / mean rel_MSE(random allocation, two draws) <= 0.85
+                (the ablation must lose: the score, not the schedule, does the work)
+  mechanism Spearman(final allocated ranks, true ranks) >= 0.5
+            final total rank of IncreLoRA = budget (identity, by construction)
+Control: allocation = "random" makes the IncreLoRA arm choose modules at random; it fails
+the first paper criterion (tests/test_increlora_rank_allocation.py).
+
+Worlds tried (seeds as stated; ratios are IncreLoRA / uniform unless said)
+1. Spec world, serial 6-layer tanh MLP, delta_scale 1.0, gain 1.0, 2,000 steps, t0 200,
+   Δ 100, seeds 0-2: inc/uni 0.959 / 0.958 / 0.995; allocations [2,3,3,1,2,1],
+   [2,4,2,1,1,2], [2,2,2,3,2,1], Spearman -0.43 / -0.17 / 0.26. The rank-0 second layer gets
+   3-4 components. An oracle allocation [6,1,1,3,0,1] reaches 0.28 x uniform, so allocation
+   matters, but the score cannot find it. delta_scale 0.4: 0.954 / 0.728, ρ 0.31 / -0.03.
+   gain 1.5, delta 0.5: 0.758 / 0.797, ρ 0.74 / 0.10; gain 2.0: 0.819 / 0.670, ρ 0.31 / 0.25.
+2. Parallel branches (shipped), delta_scale 0.5, gain 1.0, seeds 0-2, 2,000 steps:
+   inc/uni 0.401 / 0.501 / 0.509, random/uni 1.15 / 1.40 / 1.00, allocation [7,1,1,1,1,1]
+   on all three (ρ 0.67): the score finds the rank-8 module every time but, greedy, never
+   gives the rank-4 module a second component (oracle [6,1,1,3,0,1]: 0.26 x uniform).
+3. Shipped world, default (2,000 steps, t0 200, Δ 100), two random draws: 19/20 PASS.
+   Quick at 600 steps (t0 60, Δ 30): 17/20 (seeds 12, 14, 17 fail: 14 and 17 misallocate,
+   12 has a lucky random draw). Quick at 1,000 steps (t0 100, Δ 50), two draws: 16/20
+   (seeds 10, 12, 17, 18; 10 and 17 put all six additions into the rank-4 module, ρ 0.41;
+   EMA β 0.97 changed nothing on seeds 10, 12, 17). Shipped quick: 700 steps, t0 80, Δ 40,
+   four draws.
+
+Seeds 0-19 (bench/bench_results.py, one core on the loaded 2-core box)
+  default: 19/20 PASS (stable). IncreLoRA/uniform 0.370-0.965 (median 0.512, mean 0.53);
+    IncreLoRA/random 0.328-0.906 (median 0.521); ρ 0.26-0.87 (median 0.67, 18/20 >= 0.5);
+    budget identity 20/20. Median 20.7 s per run.
+  quick: 18/20 PASS -> UNSTABLE (one short of 19/20). IncreLoRA/uniform 0.386-1.03 (median
+    0.521); IncreLoRA/random 0.370-1.16 (median 0.502, 18/20); ρ 0.37-0.80 (median 0.67).
+    Median 7.6 s per run. The short schedule leaves the scores too little time: on a few
+    seeds the greedy choice sends the budget to the rank-4 (or a rank-1) module.
+Control (allocation = "random"): IncreLoRA's arm picks modules at random and fails
+rel_MSE / uniform <= 0.85 (seed 0 quick; the test asserts it).
+
+Not reproduced: the quick preset's verdict is one seed short of stable; the greedy
+sensitivity allocation never reaches the oracle split (it gives the rank-8 module 6-7
+components and the rank-4 module 1-2; oracle [6, 1, 1, 3, 0, 1] is ~0.26 x uniform vs
+IncreLoRA's ~0.5 x); the serial-MLP world of the spec does not reproduce (world 1). The
+paper's advance-learning initialisation is replaced by λ = 0 with random P, Q columns.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from paramlab.scenarios.base import (
+    Criterion,
+    Metric,
+    Note,
+    Panel,
+    PaperRow,
+    Params,
+    RunContext,
+    Scenario,
+    Table,
+    Verdict,
+    param,
+)
+from paramlab.scenarios.history import History
+from paramlab.scenarios.measure import last, mean, ratio
+
+WIDTH, N_TEST = 32, 4096
+DRAWS = "abcd"
+CRIT_UNI = "rel_MSE(IncreLoRA) / rel_MSE(uniform LoRA)"
+CRIT_RAND = "rel_MSE(IncreLoRA) / mean rel_MSE(random allocation)"
+CRIT_RHO = "Spearman(final allocated ranks, true ranks)"
+CRIT_BUDGET = "IncreLoRA final total rank - budget (identity)"
+
+
+@dataclass(frozen=True)
+class IncreloraRankAllocationParams(Params):
+    true_ranks: str = param("8,0,1,4,0,1", help="true rank of each module's change")
+    budget: int = param(12, range=(6, 30), help="final total rank R (all methods)")
+    init_rank: int = param(1, range=(0, 2), help="IncreLoRA's starting rank per module")
+    interval: int = param(100, range=(10, 500), help="steps between rank additions Δ")
+    add_per_event: int = param(1, range=(1, 3), help="ranks added per event")
+    ema_warmup: int = param(200, range=(10, 1000), help="first addition at this step")
+    ema_beta: float = param(0.85, range=(0.5, 0.999), help="sensitivity EMA β")
+    n_train: int = param(512, range=(64, 4096), log=True, help="training examples")
+    steps: int = param(2000, range=(50, 10_000), log=True, help="full-batch Adam steps")
+    lr: float = param(5e-3, range=(1e-4, 1e-1), log=True, help="Adam learning rate")
+    warmup: int = param(20, range=(1, 200), help="lr warm-up (restarted at each addition)")
+    delta_scale: float = param(0.5, range=(0.05, 2.0), help="singular value of true changes")
+    gain: float = param(1.0, range=(0.5, 3.0), help="frozen weight gain")
+    noise: float = param(0.05, range=(0.0, 1.0), help="label noise / target change std")
+    topology: str = param("parallel", choices=("parallel", "serial"),
+                          help="modules on parallel branches (shipped) or a serial MLP")
+    random_draws: int = param(4, range=(1, 4),
+                              help="random-allocation ablation draws (averaged)")
+    allocation: str = param("sensitivity", choices=("sensitivity", "random"),
+                            help="IncreLoRA's module choice (random: the control)")
+    evals: int = param(20, range=(2, 200), help="evaluations along training")
+
+    def ranks(self) -> list[int]:
+        return [int(r) for r in self.true_ranks.split(",") if r.strip()]
+
+    def check_consistency(self) -> list[str]:
+        try:
+            rs = self.ranks()
+        except ValueError:
+            return [f"true_ranks: comma-separated integers, got {self.true_ranks!r}"]
+        if len(rs) < 2 or min(rs) < 0 or max(rs) > WIDTH:
+            return [f"true_ranks: >= 2 modules with ranks in 0..{WIDTH}, got {rs}"]
+        L = len(rs)
+        if self.budget % L:
+            return [f"budget {self.budget} must be a multiple of the module count {L} "
+                    "(uniform LoRA)"]
+        if self.init_rank * L > self.budget:
+            return ["init_rank x modules exceeds the budget"]
+        return []
+
+
+def run(p: IncreloraRankAllocationParams, ctx: RunContext) -> Iterator[Metric | Note | Table]:
+    import numpy as np
+    import torch
+
+    from paramlab.engines.peft import increlora as IL
+
+    true = p.ranks()
+    arms = ["uniform", "increlora"] + [f"random_{c}" for c in DRAWS[:p.random_draws]]
+    L, d, R, M = len(true), WIDTH, p.budget, len(arms)
+    recipe = {"seed": int(ctx.seed), "width": d, "true_ranks": true,
+              "delta_scale": p.delta_scale, "gain": p.gain}
+    world = ctx.cached("increlora_world", recipe,
+                       lambda: IL.make_world(10_000 + int(ctx.seed), d, true,
+                                             p.delta_scale, p.gain))
+    dev = ctx.device
+    W, D, V = (torch.tensor(np.asarray(world[k]), dtype=torch.float32, device=dev)
+               for k in ("W", "D", "V"))
+    if p.topology == "parallel":
+        def fwd(dW, x):
+            return IL.forward_parallel(W, V, dW, x)
+        d_in = L * d
+    else:
+        def fwd(dW, x):
+            return IL.forward(W, dW, x)
+        d_in = d
+    rng = ctx.rng
+    g = torch.Generator().manual_seed(int(rng.integers(2**31)))
+    xtr = torch.randn(p.n_train, d_in, generator=g).to(dev)
+    xte = torch.randn(N_TEST, d_in, generator=g).to(dev)
+    with torch.no_grad():
+        ytr, yte = fwd(D[None], xtr)[0], fwd(D[None], xte)[0]
+        base_te = fwd(None, xte)
+        sig = (yte - base_te).std()
+        ytr = ytr + p.noise * sig * torch.randn(ytr.shape, generator=g).to(dev)
+        base_mse = ((base_te - yte) ** 2).mean()
+    P = (torch.randn(M, L, d, R, generator=g) / np.sqrt(d)).to(dev).requires_grad_()
+    Q = (torch.randn(M, L, R, d, generator=g) / np.sqrt(d)).to(dev).requires_grad_()
+    lam = torch.zeros(M, L, R, device=dev, requires_grad=True)
+    mask = torch.zeros(M, L, R, device=dev)
+    mask[0, :, :R // L] = 1
+    mask[1:, :, :p.init_rank] = 1
+    params = [P, lam, Q]
+    state = [(torch.zeros_like(q), torch.zeros_like(q)) for q in params]
+    ema = IL.SensitivityEMA([tuple(q.shape) for q in params], p.ema_beta)
+    ema.I = [t.to(dev) for t in ema.I]
+    ema.U = [t.to(dev) for t in ema.U]
+    last_add = torch.zeros(M, device=dev)
+    alloc_rng = np.random.default_rng(int(rng.integers(2**31)))
+    choosers = {1: p.allocation} | {m: "random" for m in range(2, M)}
+    Xtr = xtr.expand(M, *xtr.shape)
+    Xte = xte.expand(M, *xte.shape)
+    yield Note(f"{p.topology} world, true ranks {true}, budget {R}: uniform rank {R // L} "
+               f"per module; IncreLoRA from {p.init_rank}, +{p.add_per_event} every "
+               f"{p.interval} steps from step {p.ema_warmup} ({p.allocation} choice)")
+    eval_at = set(np.unique(np.linspace(0, p.steps, p.evals + 1).round().astype(int)))
+    for t in range(p.steps + 1):
+        if t in eval_at:
+            with torch.no_grad():
+                te = ((fwd(IL.delta(P, lam, Q, mask), Xte) - yte) ** 2).mean((1, 2))
+                te = (te / base_mse).tolist()
+            vals = {f"relmse_{a}": v for a, v in zip(arms, te)}
+            ranks_now = mask[1].sum(-1).tolist()
+            vals |= {f"rank_m{i}": r for i, r in enumerate(ranks_now)}
+            vals["total_rank_increlora"] = float(sum(ranks_now))
+            yield Metric(t, vals)
+        if t == p.steps or ctx.should_stop():
+            break
+        dW = IL.delta(P, lam, Q, mask)
+        loss = ((fwd(dW, Xtr) - ytr) ** 2).mean((1, 2))
+        for q in params:
+            q.grad = None
+        loss.sum().backward()
+        ema.update(params)
+        step = t + 1
+        lr = p.lr * torch.clamp((step - last_add) / p.warmup, max=1.0)
+        IL.adam_step(params, state, step, lr)
+        if step >= p.ema_warmup and (step - p.ema_warmup) % p.interval == 0:
+            sc = IL.module_scores(*ema.scores(), mask)
+            for m, how in choosers.items():
+                room = R - int(mask[m].sum())
+                if room <= 0:
+                    continue
+                s = sc[m].clone()
+                for _ in range(min(p.add_per_event, room)):
+                    ranks = mask[m].sum(-1)
+                    free = (ranks < R) & (s > -np.inf)
+                    if not bool(free.any()):
+                        break
+                    if how == "sensitivity":
+                        l_ = int(torch.where(free, s, -np.inf).argmax())
+                    else:
+                        l_ = int(alloc_rng.choice(np.flatnonzero(free.cpu().numpy())))
+                    mask[m, l_, int(ranks[l_])] = 1
+                    s[l_] = -np.inf  # at most one component per module per event
+                last_add[m] = step
+    final = mask.sum(-1).int().tolist()
+    yield Table("final_ranks", rows=["true"] + arms,
+                columns=[f"m{i}" for i in range(L)],
+                cells=[[float(r) for r in true]] + [[float(r) for r in row] for row in final])
+
+
+def _final(h: History, name: str) -> float:
+    try:
+        return last(h.series(name)[1])
+    except KeyError:
+        return float("nan")
+
+
+def check(history: History, p: IncreloraRankAllocationParams) -> Verdict:
+    from paramlab.engines.peft.increlora import spearman
+
+    inc = _final(history, "relmse_increlora")
+    uni = _final(history, "relmse_uniform")
+    rnd = mean([_final(history, f"relmse_random_{c}") for c in DRAWS[:p.random_draws]])
+    true = p.ranks()
+    alloc = [_final(history, f"rank_m{i}") for i in range(len(true))]
+    rho = spearman(alloc, true)
+    gap = _final(history, "total_rank_increlora") - p.budget
+    r_uni, r_rnd = ratio(inc, uni), ratio(inc, rnd)
+    criteria = (
+        Criterion.at_most(CRIT_UNI, r_uni, 0.85),
+        Criterion.at_most(CRIT_RAND, r_rnd, 0.85),
+        Criterion.at_least(CRIT_RHO, rho, 0.5, tier="mechanism"),
+        Criterion.between(CRIT_BUDGET, gap, -0.5, 0.5, tier="mechanism"),
+    )
+    return Verdict.of(criteria, f"IncreLoRA / uniform LoRA test MSE {r_uni:.3g}, / random "
+                      f"allocation {r_rnd:.3g}; ranks {[int(a) for a in alloc]} vs true "
+                      f"{true} (ρ = {rho:.2f})")
+
+
+SCENARIO = Scenario(
+    params=IncreloraRankAllocationParams,
+    run=run,
+    check=check,
+    panels=(
+        Panel("test MSE / frozen-network MSE per method", series=("relmse_*",), logy=True),
+        Panel("IncreLoRA allocated rank per module", series=("rank_m*",)),
+        Panel("final ranks (true, per method)", kind="bars", table="final_ranks"),
+    ),
+    presets={"quick": {"steps": 700, "interval": 40, "ema_warmup": 80, "evals": 10}},
+    watch=("relmse_uniform", "relmse_increlora"),
+    key_metric="relmse_increlora",
+    total_steps=lambda p: p.steps,
+    uses_torch=True,
+    notes=__doc__ or "",
+    paper_reports="IncreLoRA beats LoRA and AdaLoRA at the same parameter budget on GLUE, "
+                  "with a larger gain in low-resource settings (exact numbers not in the "
+                  "spec).",
+    paper_rows=(
+        PaperRow("IncreLoRA vs uniform LoRA at equal budget", "better on all GLUE tasks "
+                 "(accuracy, not MSE; no MSE ratio reported)", "ratio",
+                 "paper Table 1", CRIT_UNI),
+        PaperRow("allocation vs random-allocation ablation", "not reported", "ratio",
+                 "spec's ablation (d)", CRIT_RAND),
+        PaperRow("allocated ranks follow the need", "not reported (rank maps shown)", "ρ",
+                 "paper Fig. of final ranks", CRIT_RHO),
+    ),
+    status="partly",
+)
