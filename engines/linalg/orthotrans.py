@@ -119,3 +119,62 @@ def adam_linear(Z: np.ndarray, Y: np.ndarray, steps: int, lr: float, beta1: floa
         v = beta2 * v + (1 - beta2) * G * G
         W = W - lr * (m / (1 - beta1 ** t)) / (np.sqrt(v / (1 - beta2 ** t)) + eps)
         yield t, W
+
+
+def train_windows(channels: int, length: int, lookback: int, horizon: int,
+                  train_frac: float = 0.7) -> int:
+    """Number of training windows `windows` yields for the first train_frac of the series."""
+    return channels * max(int(train_frac * length) - lookback - horizon + 1, 0)
+
+
+def mlp_in_bases(Ztr: np.ndarray, Ytr: np.ndarray, Zte: np.ndarray, Yte: np.ndarray,
+                 hidden: int, epochs: int, lr: float, batch: int, seed: int,
+                 device: str = "cpu", reps: int = 1):
+    """The spec's forecaster, one per basis, trained side by side: MLP d -> hidden -> H (ReLU)
+    on stacked inputs Ztr (k, n, d) -> targets Ytr (k, n, H), minibatch Adam, MSE; every
+    basis starts from the same init and sees the same minibatches; `reps` independent inits
+    per basis. Yields (epoch, step, test MSE per basis averaged over the reps (k,), forward)
+    after every epoch, epoch 0 = at init; forward maps (reps * k, m, d) inputs, rep-major."""
+    import torch
+
+    g = torch.Generator().manual_seed(seed)
+    k, n, d = Ztr.shape
+    H = Ytr.shape[2]
+
+    def t(a: np.ndarray) -> torch.Tensor:
+        return torch.as_tensor(a, dtype=torch.float32, device=device)
+
+    Ztr_t, Ytr_t, Zte_t, Yte_t = (t(a).repeat(reps, 1, 1) for a in (Ztr, Ytr, Zte, Yte))
+    # nn.Linear's default init (uniform +-1/sqrt(fan_in)), shared across the bases of a rep
+
+    def init(shape: tuple[int, int], fan_in: int) -> torch.Tensor:
+        w = (torch.rand(reps, *shape, generator=g) * 2 - 1) / fan_in ** 0.5
+        return w.repeat_interleave(k, dim=0)
+
+    W1, b1 = init((d, hidden), d), init((1, hidden), d)
+    W2, b2 = init((hidden, H), hidden), init((1, H), hidden)
+    params = [p.to(device).requires_grad_(True) for p in (W1, b1, W2, b2)]
+    opt = torch.optim.Adam(params, lr=lr)
+
+    def forward(Z: torch.Tensor) -> torch.Tensor:
+        W1, b1, W2, b2 = params
+        return torch.relu(Z @ W1 + b1) @ W2 + b2
+
+    def test_mse() -> np.ndarray:
+        with torch.no_grad():
+            e = ((forward(Zte_t) - Yte_t) ** 2).mean(dim=(1, 2)).cpu().numpy()
+            return e.reshape(reps, k).mean(0)
+
+    step = 0
+    yield 0, 0, test_mse(), forward
+    for ep in range(1, epochs + 1):
+        perm = torch.randperm(n, generator=g).to(device)
+        for i in range(0, n, batch):
+            idx = perm[i:i + batch]
+            # sum over bases of each basis's mean loss: the k fits stay independent
+            loss = ((forward(Ztr_t[:, idx]) - Ytr_t[:, idx]) ** 2).mean(dim=(1, 2)).sum()
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            step += 1
+        yield ep, step, test_mse(), forward
