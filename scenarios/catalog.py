@@ -436,4 +436,15 @@ BUILTIN: tuple[ScenarioMeta, ...] = (
         claim='Starting from small ranks and adding rank to the most important modules '
               'beats uniform LoRA at the same parameter budget',
     ),
+    ScenarioMeta(
+        id='olinear-orthotrans',
+        title='OLinear: forecasting in an orthogonally transformed domain',
+        theme='statistics',
+        paper=Paper(title='OLinear: A Linear Model for Time Series Forecasting in Orthogonally '
+                          'Transformed Domain', authors='Yue et al.', year=2025,
+                    arxiv='2505.08550'),
+        claim="Encoding each series in the eigenbasis of the lookback window's temporal Pearson "
+              "correlation (OrthoTrans) decorrelates the inputs and beats time-domain and "
+              "fixed-basis forecasters.",
+    ),
 )
