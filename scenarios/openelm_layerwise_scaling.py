@@ -62,15 +62,21 @@ Worlds tried for (b) (val CE at recall positions unless said otherwise)
             max +0.399; LW < U on 9/20); INV - U -0.159 +- 0.218 (INV < U on 16/20);
             LW - INV +0.221 +- 0.182 (LW < INV on 2/20). Recall accuracy U 0.207, LW
             0.186, INV 0.261.
-   default: DEFAULT_NUMBERS
+   default: U 1.608, LW 1.786, INV 1.439 (means); LW - U +0.177 +- 0.244 (min -0.188,
+            max +0.671; LW < U on 6/20); INV - U -0.169 +- 0.145 (INV < U on 17/20);
+            LW - INV +0.347 +- 0.211 (LW < INV on 1/20). Recall accuracy U 0.337, LW
+            0.310, INV 0.351.
 Per-layer allocation does matter in this toy - but the wide-early (inverted) order is the
 better one: recall binds keys to values in the first layer, which layer-wise scaling
 starves (2 heads, FFN 32).
 
-Pass rates, seeds 0-19: quick 20/20 PASS, default DEFAULT_PASS PASS (the verdict is the
+Pass rates, seeds 0-19: quick 20/20 PASS, default 20/20 PASS (the verdict is the
 deterministic arithmetic). The mechanism soft band holds on 16/20 quick seeds (one
-replicate, 100 steps: the gap's seed sd is 0.20) and DEFAULT_BAND default seeds.
-One-core wall on the shared 2-core box: quick 6-8 s, default ~33-37 s.
+replicate, 100 steps: the gap's seed sd is 0.20) and on 13/20 default seeds: it is
+the spec's threshold, kept; its failures are the not-reproduced result itself (layer-wise
+is worse than uniform by +0.18 nats on average at 200 steps), not a defect of the check.
+One-core wall on the shared 2-core box (4 helpers): quick 6.6 / 7.0 / 8.8 s (min / median /
+max), default 25 / 37 / 60 s (25 s CPU; the 60 s seed ran under contention).
 
 Not reproduced: any gain of layer-wise over uniform allocation at matched parameters
 (the paper's +2.36 % is at ~1B parameters and billions of tokens, against OLMo, not an
