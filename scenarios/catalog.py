@@ -447,4 +447,15 @@ BUILTIN: tuple[ScenarioMeta, ...] = (
               "correlation (OrthoTrans) decorrelates the inputs and beats time-domain and "
               "fixed-basis forecasters.",
     ),
+    ScenarioMeta(
+        id='openelm-layerwise-scaling',
+        title='OpenELM layer-wise scaling: per-layer heads and FFN widths',
+        theme='scaling',
+        paper=Paper(title='OpenELM: An Efficient Language Model Family with Open-source '
+                          'Training and Inference Framework',
+                    authors='Mehta et al.', year=2024, arxiv='2404.14619'),
+        claim='Layer-wise scaling grows attention heads (alpha 0.5 to 1.0) and FFN width '
+              '(beta 0.5 to 4.0) linearly with depth; the per-layer arithmetic reproduces '
+              'the published OpenELM configs',
+    ),
 )
