@@ -462,7 +462,11 @@ BUILTIN: tuple[ScenarioMeta, ...] = (
         id='sft-recipe-batch-lr',
         title='SFT recipe: larger batch, lower learning rate; early signals',
         theme='fine-tuning',
-        paper=Paper(title='Unveiling the Secret Recipe: A Guide For Supervised Fine-Tuning Small LLMs', authors='Pareja et al.', year=2024, arxiv='2412.13337'),
-        claim='For SFT of small LLMs, larger batches with lower learning rates end better, and lower early gradient norm with higher early loss predicts a better final model.',
+        paper=Paper(title='Unveiling the Secret Recipe: A Guide For Supervised Fine-Tuning '
+                          'Small LLMs', authors='Pareja et al.', year=2024,
+                    arxiv='2412.13337'),
+        claim='For SFT of small LLMs, larger batches with lower learning rates end better, '
+              'and lower early gradient norm with higher early loss predicts a better '
+              'final model.',
     ),
 )

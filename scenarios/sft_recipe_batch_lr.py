@@ -1,8 +1,87 @@
 """SFT recipe: larger batch with lower learning rate; early training signals predict the
 final model (Pareja et al. 2024, "Unveiling the Secret Recipe: A Guide For Supervised
-Fine-Tuning Small LLMs", arXiv 2412.13337). An analogy at toy scale, not a reproduction.
+Fine-Tuning Small LLMs", arXiv 2412.13337). An ANALOGY at toy scale, not a reproduction.
 
-TODO notes (filled in after calibration).
+World (engines/lm/sft_grid.py on the engines/lm Markov languages and stacked trainer).
+Base: an MLP LM (2-token context, embedding 16, two GELU layers of width 64, V = 16) pre-
+trained with AdamW (lr 3e-3, batch 128, 2000 steps, cosine to 10 %) on language A, a
+2nd-order Markov chain with Dirichlet(0.1) rows; one checkpoint (`base_seed` 0, built
+through ctx.cached), as the paper fine-tunes fixed released bases. Its loss on A is 1.266
+nats against A's entropy rate 1.227. SFT task: language B = A with 25 % of its 256 rows
+redrawn (new behaviour on those contexts, A's behaviour on the rest, so the score mixes
+new skill and retention as MMLU / MTBench do); the SFT set is `n_train` B windows with 20 %
+of the next tokens replaced by uniform ones (noisy instruction data), read for 10 epochs
+by every run. Grid: batch {8, 32, 128} x lr {1e-4, 3e-4, 1e-3, 3e-3, 1e-2}, AdamW (no
+weight decay), constant lr, no warm-up (the paper's simplified schedule); each batch size
+is one stacked program of 5 models (one per lr) from the base weights, one reading order.
+Per run: mean full-gradient L2 norm and mean batch loss over its first 10 % of steps (the
+early signals) and the final loss on fresh B windows (the score; lower is better).
+
+Claim check (thresholds fixed before the judging seeds 0-19, from the spec):
+  paper      corner: val(bs 8, lr 1e-2) - val(bs 128, lr 1e-3) >= 0.05 nats ("larger batch
+             with lower lr" against the TULU-like small batch / high lr; the spec's
+             calibrated (a), +0.02 in accuracy, here in nats);
+  paper      Spearman over all 15 runs of (early grad norm, final val loss) >= +0.5 (lower
+             early grad norm -> better) and of (early loss, final val loss) <= -0.3 (higher
+             early loss -> better): the spec's original proposal, kept as the paper's
+             literal claim (the spec notes pooled rho was weak in its digits prototype);
+  mechanism  tuned lr: best-over-lr val(bs 8) - best-over-lr val(bs 128) >= 0 (large batch
+             better once lr is tuned); within bs 8, Spearman over lr of (early grad norm,
+             final val loss) >= +0.5 (the spec's within-batch (b)).
+
+Result, seeds 0-19 (both presets: stable FAIL, 0/20 PASS; the corner passes 20/20, the
+early-signal criteria fail):
+  quick    (n_train 512, 2048 val windows) corner +0.83 (0.71-1.03); rho(gn) -0.12
+           (-0.25..-0.04), 0/20; rho(loss) +0.13 (-0.36..+0.74), 1/20; tuned-lr diff
+           -0.016 (-0.031..+0.0001), 1/20; within-bs-8 rho -0.9 (-0.9..-0.7). 1.8-3.2 s
+           (5.8 s with a cold base cache: pre-training ~3.5 s).
+  default  (n_train 1024, 4096 val windows) corner +0.48 (0.37-0.71); rho(gn) -0.12
+           (-0.18..-0.06), 0/20; rho(loss) +0.09 (-0.22..+0.56), 0/20; tuned-lr diff
+           -0.014 (-0.025..-0.001), 0/20; within-bs-8 rho -0.7 (-0.9..-0.7). 4.3-10.6 s
+           (median 7.6) on a loaded 2-core box.
+What reproduces: small batch + high lr is far worse than large batch + lower lr (the
+corner, by 0.4-1.0 nats: it memorises the noisy SFT windows and forgets A). What does not:
+(1) once lr is tuned per batch size the batch sizes tie (within 0.03 nats; the small batch
+is slightly better on 19-20/20 seeds): at a fixed epoch budget the best lr grows with the
+batch (about 1e-4-3e-4 at bs 8, 3e-4-1e-3 at bs 128), the "lr x steps" trade-off, and
+theory gives no large-batch advantage at fixed epochs (Adam's update size is set by lr,
+so more small steps average the noise better); (2) the early gradient norm is set by the
+batch size (gradient noise: bs 8 about 5, bs 32 about 2.8, bs 128 about 1.6 at low lr)
+and, within a batch size, FALLS as lr rises (the fast-fitting runs shrink their gradient
+within the early window), so it ranks runs opposite to the paper within a batch size and
+not at all across; (3) the early loss ranks runs with the paper's sign only where every
+run over-fits (10 epochs of noisy data at high lr: rho about -0.4) and with the opposite
+sign where runs are under-trained (3 epochs: rho +0.6..+0.8); pooled over this grid it is
+about 0.
+
+Worlds tried (seeds 0-2 unless said; rho = Spearman with the final val loss):
+  W1 V 32, 4-token context, hid 128, base 1024 steps (base 2.63 vs H 1.75: undertrained),
+     n 1024, 10 epochs, bs {8,32,128} x lr {1e-4..1e-2}: lr >= 1e-3 destroys the base (val
+     4.5-7.3); rho(gn) -0.10, rho(loss) +0.44-0.46; best bs 32, lr 1e-4.
+  W2 V 16, 2-token context, hid 128, base 2000 steps (1.266 vs 1.227), n 2048, 5 epochs,
+     bs {16,64,256} x lr {3e-5..3e-3}: under-trained regime; rho(gn) +0.01/+0.05,
+     rho(loss) +0.85/+0.89 (opposite sign); best bs 64 / 16.
+  W3 as W2, n 1024, 20 epochs: rho(gn) -0.14, rho(loss) -0.29; noise 0.4, lr {1e-5..1e-3}:
+     rho(gn) +0.09, rho(loss) +0.40; per-bs optima 1.67/1.67/1.71 (tie, small bs ahead).
+  W4 the spec's grid bs {8,32,128} x lr {3e-4,1e-3,3e-3,1e-2}, n 1024, 10 epochs:
+     rho(gn) -0.04/-0.18, rho(loss) -0.44/-0.41; with lr 1e-4 added: rho(gn) -0.14/-0.24,
+     rho(loss) -0.40/-0.38; per-bs optima 1.69/1.67/1.68 and 1.75/1.77/1.76.
+  W5 (the shipped base, hid 64) spec grid, n 512: early window 2 % of steps rho(gn)
+     +0.21/+0.14/-0.23, 10 %: -0.09/-0.07/-0.10; rho(loss) -0.13..+0.20.
+  W6 label noise 0: rho(gn) -0.26..-0.10, rho(loss) -0.15..+0.18, per-bs optima within
+     0.04 (bs 8 best on 3/3); noise 0 + 50 % rows shifted: rho(gn) -0.11..0.00, rho(loss)
+     +0.20..+0.39, bs 128 best on 2/3 by <= 0.02; n 2048, 3 epochs: rho(gn) -0.06..+0.14,
+     rho(loss) +0.56..+0.80, per-bs optima within 0.02.
+  The shipped world is W4's grid with 5 lrs on the smaller, faster base (quick <= 7 s).
+
+Control (tests/test_sft_recipe_batch_lr.py): `eval_on_train = true` scores every run on
+its own noisy SFT windows (the spec's broken variant): the small-batch / high-lr run
+memorises them and looks best, so the corner flips to -0.70 (-0.75..-0.69, seeds 0-2) and
+fails its criterion, which passes 20/20 on fresh windows.
+Not tested: the paper's warm-up / schedule finding (iii) and phased vs stacked training
+(iv); `warmup` and `schedule` are params for exploration only. The CUDA path was not run
+in this session (the code moves data and models to ctx.device; masks and orders are drawn
+on CPU generators).
 """
 
 from __future__ import annotations
