@@ -448,10 +448,14 @@ BUILTIN: tuple[ScenarioMeta, ...] = (
               "fixed-basis forecasters.",
     ),
     ScenarioMeta(
-        id='ignite-surrogate-sharpness',
-        title='IGNITE: surrogate sharpness constraint for offline optimisation',
-        theme='optimization',
-        paper=Paper(title='Incorporating Surrogate Gradient Norm to Improve Offline Optimization Techniques', authors='Dao, Nguyen, Hoang, Low', year=2024, arxiv=''),
-        claim="Constraining the surrogate's sharpness (the norm of its parameter gradient on the offline data) during training makes gradient-ascent offline optimisation find better designs out of distribution.",
+        id="ignite-surrogate-sharpness",
+        title="IGNITE: surrogate sharpness constraint for offline optimisation",
+        theme="optimization",
+        paper=Paper(title="Incorporating Surrogate Gradient Norm to Improve Offline "
+                          "Optimization Techniques",
+                    authors="Dao, Nguyen, Hoang, Low", year=2024, arxiv=""),
+        claim="Constraining the surrogate's sharpness (the norm of its parameter gradient "
+              "on the offline data) during training makes gradient-ascent offline "
+              "optimisation find better designs out of distribution.",
     ),
 )
