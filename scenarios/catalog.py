@@ -469,4 +469,15 @@ BUILTIN: tuple[ScenarioMeta, ...] = (
               'and lower early gradient norm with higher early loss predicts a better '
               'final model.',
     ),
+    ScenarioMeta(
+        id="ignite-surrogate-sharpness",
+        title="IGNITE: surrogate sharpness constraint for offline optimisation",
+        theme="optimization",
+        paper=Paper(title="Incorporating Surrogate Gradient Norm to Improve Offline "
+                          "Optimization Techniques",
+                    authors="Dao, Nguyen, Hoang, Low", year=2024, arxiv=""),
+        claim="Constraining the surrogate's sharpness (the norm of its parameter gradient "
+              "on the offline data) during training makes gradient-ascent offline "
+              "optimisation find better designs out of distribution.",
+    ),
 )
