@@ -21,7 +21,6 @@ def test_the_control_fails_the_claim():
     # a judge that never accepts the own answer: S3FT is SFT, drop ratio 1.0, KL ratio 1.0
     h = run_to_end({"judge": "never"})
     assert "general drop: S3FT / SFT" in scenario_runs.failed_paper(h)
-    assert h.last("drop_s3ft") == pytest.approx(h.last("drop_sft"))
 
 
 def test_stacked_forward_and_kl_match_independent_computation():

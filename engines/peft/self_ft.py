@@ -116,7 +116,8 @@ def train(ps: list[torch.Tensor], X: torch.Tensor, targets: torch.Tensor, steps:
 
 
 def pretrain(recipe: dict[str, Any]) -> dict[str, np.ndarray]:
-    """R replicas, each on its own split's pretraining part, with style-A targets (token = class)."""
+    """R replicas, each on its own split's pretraining part, with style-A targets
+    (token = class)."""
     torch.manual_seed(int(recipe["seed"]))
     R = int(recipe["replicas"])
     w = worlds(int(recipe["seed"]), R, int(recipe["shift"]), float(recipe["sigma"]))
