@@ -480,4 +480,14 @@ BUILTIN: tuple[ScenarioMeta, ...] = (
               "on the offline data) during training makes gradient-ascent offline "
               "optimisation find better designs out of distribution.",
     ),
+    ScenarioMeta(
+        id='s3ft-self-supervised-ft',
+        title="S3FT: fine-tune on the model's own correct answers",
+        theme='fine-tuning',
+        paper=Paper(title="Selective Self-to-Supervised Fine-Tuning for Generalization in "
+                          "Large Language Models",
+                    authors="Gupta et al.", year=2025, arxiv="2502.08130"),
+        claim="Training on the model's own judged-correct responses instead of the gold "
+              "halves the general-ability drop of SFT while matching its task accuracy",
+    ),
 )
