@@ -1,7 +1,65 @@
 """ROOT: offline optimisation as distributional translation via a probabilistic bridge
 (Dao, Tran, Nguyen, Truong, Hoang, arXiv 2509.16300).
 
-NOTES_PLACEHOLDER
+ROOT learns a Brownian bridge that carries low-value designs to high-value ones. Its training
+pairs come from synthetic functions, the posterior means of GPs fitted to the offline data:
+descent on a GP mean gives x_low, ascent gives x_high. The paper's headline is that ROOT beats
+surrogate gradient ascent (and other baselines) on Design-Bench.
+
+World (engines/stats/offline_design.py for the task, engines/nn/root_bridge.py for ROOT):
+f(u) = -Ackley(2u) on [-1, 1]^6 (global max 0 at u = 0); 400 uniform samples with the best
+50% hidden, so 200 offline points. GP means: exact RBF-kernel means, noise 1e-3, standardised
+y, lengthscales {0.4, 0.6, 0.8, 1.0} (the spec's recalibration of the paper's 1.0 +- 0.25 in
+normalised units). Pairs: 50 Adam steps (lr 0.02, clamped) up and down each GP mean from every
+offline point, 800 pairs. Bridge: MLP (d+1)-128-128-d SiLU with a residual to x_t. It predicts
+x_high from x_t = (1-t) x_low + t x_high + 0.1 sqrt(t(1-t)) eps (MSE, Adam 1e-3, batch 256;
+1500 steps quick, 2000 default). Sampling: the 128 best offline designs take 20
+Euler-Maruyama steps, and the last step jumps to the predicted endpoint. Contrast, Grad-MLP:
+two ReLU MLPs 6-64-64-1 (500 full-batch Adam steps, lr 1e-3), each followed by Adam ascent
+(lr 0.02) from the same 128 designs, for 200 steps (search_steps, the asserted contrast) and
+50 steps (short_steps, reported only). Scores are averaged over the two surrogates.
+Reference: 50-step ascent on the mean of the GP means (the thing ROOT distils). Score: (f -
+f_min)/(f_max - f_min), where f_min is the lowest sampled value and f_max = 0 is the global
+maximum. So 1 = the global optimum; this is the spec's score, not offline_design's "1 = best
+offline". p100 = best of the 128 designs.
+
+Claim check (the spec's recalibrated thresholds, fixed before the 20-seed runs):
+  paper      ROOT p100 - best offline >= 0.40;  ROOT p100 >= 0.70;
+             ROOT p100 - Grad-MLP(200 steps) p100 >= 0.05
+  mechanism  ROOT p100 - offline-pairs bridge p100 >= 0.20 (the synthetic functions matter;
+             the same bridge trained on 800 random offline pairs ordered by y)
+Control (tests): pairs = "offline", the spec's broken variant, fails "gain >= 0.40" and
+"p100 >= 0.70" (p100 about 0.4-0.57 in every run above).
+
+Worlds tried (seeds 0-19; p100 values; Δ = ROOT - contrast):
+  W0  quick with 800 bridge steps (the spec's quick): PASS 14/20, unstable. ROOT
+      0.649-0.931 (median 0.79); Δ vs Grad-200 -0.039..+0.305, with 5 seeds below +0.05;
+      seed 2 gives ROOT 0.649 < 0.70. Offline-pairs bridge 0.37-0.50; GP-ens 0.72-0.96.
+  W1  quick with 1500 bridge steps (shipped): PASS 19/20 (seed 15 misses by 0.001: Δ vs
+      Grad-200 +0.049). ROOT 0.731-0.958; Grad-200 0.572-0.781; Grad-50 0.724-0.900;
+      offline-pairs 0.40-0.57; best offline 0.19-0.24. ~5-6 s per run on the loaded box.
+  W2  default (2000 bridge steps): PASS 20/20. ROOT 0.745-0.987; Δ vs Grad-200
+      +0.086..+0.303; Δ vs offline-pairs +0.19..+0.51 (one seed at 0.19 misses the mechanism
+      criterion, which does not decide the verdict); ~7-9 s per run.
+  W3  the asserted contrast swapped to Grad-MLP with 50 ascent steps (same budget as the
+      pairs): ROOT wins on 13/20 default seeds (Δ -0.116..+0.152) and on about 13/20 quick
+      seeds. That is a coin flip, so it is reported, not asserted: the headline depends on
+      the baseline's ascent budget, as the spec's calibration found (the ascent overshoots
+      off-manifold between 50 and 200 steps: 0.72-0.90 at 50 falls to 0.57-0.78 at 200).
+  W4  the first Grad-MLP as built: IGNITE's one-layer tanh surrogate (64 units, 250
+      epochs, lr 1e-3), seeds 0-2. It scored 0.13-0.17 at 200 steps, below the offline data:
+      a straw man, so it was replaced by the spec's 6-64-64-1 MLP.
+  Spec worlds (3 seeds, not repeated): lengthscales {0.1, 0.2, 0.4, 0.8} (ROOT 0.51 vs
+      Grad 0.85); bumps black box (ROOT wins 2/3); N = 100 (ROOT 0.48-0.55 vs Grad
+      0.66-0.69).
+
+Not reproduced / not tested: ROOT never beats the GP-ensemble ascent it distils by a clear
+margin (e.g. default ROOT 0.745-0.987 vs GP-ens 0.72-0.96). "ROOT beats surrogate gradient
+ascent" holds only against the 200-step baseline. Not the paper's method in full: there is
+no classifier-free guidance and no y-conditioning; an endpoint-predicting MLP replaces
+BBDM's 1000-step schedule; a fixed lengthscale grid replaces GP hyper-parameters sampled
+per function; and no Design-Bench tasks. The single-lengthscale-0.2 ablation (param
+lengthscales = "single") is kept but was not calibrated on 20 seeds. CUDA path untested.
 """
 
 from __future__ import annotations
@@ -135,10 +193,14 @@ def run(p: RootParams, ctx: RunContext) -> Iterator[Metric | Note | Table]:
     short, full = [], []
     for _ in range(2):
         net = rb.mlp_surrogate(X, y, hidden=64, steps=p.surrogate_steps, lr=1e-3, gen=g)
-        Xs = rb.climb(lambda Z: net(Z)[:, 0], X0, steps=p.short_steps, lr=0.02, lo=-1.0, hi=1.0,
+
+        def pred(Z, net=net):
+            return net(Z)[:, 0]
+
+        Xs = rb.climb(pred, X0, steps=p.short_steps, lr=0.02, lo=-1.0, hi=1.0,
                       sign=1.0)
         short.append(score(Xs))
-        Xf = rb.climb(lambda Z: net(Z)[:, 0], X0, steps=p.search_steps, lr=0.02, lo=-1.0,
+        Xf = rb.climb(pred, X0, steps=p.search_steps, lr=0.02, lo=-1.0,
                       hi=1.0, sign=1.0)
         full.append(score(Xf))
     for key, ss in (("grad_short", short), ("grad", full)):
@@ -211,7 +273,7 @@ SCENARIO = Scenario(
               x="sde_step", xlabel="Euler-Maruyama step", ylabel="score (1 = global max)"),
         Panel("final designs", kind="bars", table="final designs (score, 1 = global max)"),
     ),
-    presets={"quick": {"bridge_steps": 800}},
+    presets={"quick": {"bridge_steps": 1500}},
     watch=("loss_root",),
     key_metric="loss_root",
     total_steps=total_steps,
