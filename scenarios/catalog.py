@@ -490,4 +490,15 @@ BUILTIN: tuple[ScenarioMeta, ...] = (
         claim="Training on the model's own judged-correct responses instead of the gold "
               "halves the general-ability drop of SFT while matching its task accuracy",
     ),
+    ScenarioMeta(
+        id='root-bridge-offline-opt',
+        title='ROOT: offline optimisation as a probabilistic bridge',
+        theme='optimization',
+        paper=Paper(title='Rethinking Offline Optimization as Distributional Translation '
+                    'via Probabilistic Bridge', authors='Dao, Tran, Nguyen, Truong, Hoang',
+                    year=2025, arxiv='2509.16300'),
+        claim='A Brownian bridge trained on low/high pairs from GP synthetic functions '
+              'translates offline designs to high-scoring ones and beats surrogate gradient '
+              'ascent',
+    ),
 )
