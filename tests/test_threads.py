@@ -23,6 +23,22 @@ def test_scenario_declaration_is_capped_by_free_cores():
     assert threads.resolve_threads(None, scenario_threads=4, free=8)[0] == 4
 
 
+def test_free_cores_counts_neighbours_runnable_now(tmp_path, monkeypatch):
+    fake = tmp_path / "loadavg"
+    monkeypatch.setattr(threads, "LOADAVG", str(fake))
+    monkeypatch.setattr(threads.os, "sched_getaffinity", lambda pid: {0, 1, 2, 3})
+    monkeypatch.setattr(threads.os, "getloadavg", lambda: (0.0, 0.0, 0.0))  # stale: no one
+    fake.write_text("0.00 0.00 0.00 3/102 1\n")  # this process + two neighbours
+    assert threads.runnable_now(samples=2, gap=0) == 2
+    assert threads.free_cores() == 2
+    fake.write_text("0.00 0.00 0.00 9/102 1\n")
+    assert threads.free_cores() == 1  # never below one
+    fake.write_text("garbled")
+    monkeypatch.setattr(threads.os, "getloadavg", lambda: (2.6, 0.0, 0.0))
+    assert threads.runnable_now() is None
+    assert threads.free_cores() == 1  # falls back to the load average: 3 busy of 4
+
+
 def test_default_is_one_thread():
     assert threads.resolve_threads(None) == (1, "default: one thread per run")
 

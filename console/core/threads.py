@@ -11,7 +11,8 @@ one thread unless
    `PARAMLAB_USER_THREADS`, so the value paramlab itself exports is never mistaken for the
    user's), or
 3. the scenario declares `threads = k > 1` (it has matmuls large enough to gain); then it
-   gets min(k, free cores), free cores judged from the 1-minute load average.
+   gets min(k, free cores), free cores judged from the tasks runnable right now
+   (`/proc/loadavg`; the 1-minute load average where that is missing).
 
 `apply_thread_policy` sets the limits for this process (threadpoolctl for BLAS/OpenMP,
 `torch.set_num_threads` when torch is loaded) and returns what it did, for the record.
@@ -26,6 +27,7 @@ from typing import Any
 THREAD_ENV = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
               "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS")
 USER_ENV = "PARAMLAB_USER_THREADS"
+LOADAVG = "/proc/loadavg"  # "1.78 1.09 0.82 3/102 32526": the 4th field is runnable/all
 EXPORTED_ENV = "PARAMLAB_EXPORTED_THREADS"
 
 
@@ -50,17 +52,39 @@ if _USER is not None:
     os.environ.setdefault(USER_ENV, f"{_USER[1]}={_USER[0]}")
 
 
+def runnable_now(samples: int = 5, gap: float = 0.002) -> int | None:
+    """Other threads runnable right now: the kernel's count of runnable tasks in
+    /proc/loadavg (minus this process), the least of a few samples so that a passing
+    blip is not taken for a neighbour. None where /proc/loadavg is not there."""
+    import time
+
+    counts = []
+    try:
+        for i in range(samples):
+            with open(LOADAVG) as f:
+                counts.append(int(f.read().split()[3].partition("/")[0]))
+            if i + 1 < samples:
+                time.sleep(gap)
+    except (OSError, ValueError, IndexError):
+        return None
+    return max(0, min(counts) - 1)
+
+
 def free_cores() -> int:
-    """Cores not busy by the 1-minute load average (at least 1)."""
+    """Cores not busy now (at least 1): from the runnable-task count where the kernel
+    gives it (a neighbour that started a second ago counts), else the 1-minute load
+    average (which takes about a minute to see a new neighbour)."""
     try:
         cores = len(os.sched_getaffinity(0))
     except AttributeError:  # pragma: no cover - not Linux
         cores = os.cpu_count() or 1
-    try:
-        load = os.getloadavg()[0]
-    except OSError:  # pragma: no cover
-        load = 0.0
-    return max(1, cores - int(load + 0.5))
+    busy = runnable_now()
+    if busy is None:
+        try:
+            busy = int(os.getloadavg()[0] + 0.5)
+        except OSError:  # pragma: no cover
+            busy = 0
+    return max(1, cores - busy)
 
 
 def resolve_threads(requested: int | None, scenario_threads: int = 1,
