@@ -286,27 +286,17 @@ def run(p: SftParams, ctx: RunContext) -> Iterator[Metric | Note | Table]:
 
 
 def spearman(a: list[float], b: list[float]) -> float:
-    """Spearman rank correlation (average ranks for ties); NaN when undefined."""
-    def ranks(v: list[float]) -> list[float]:
-        order = sorted(range(len(v)), key=v.__getitem__)
-        r = [0.0] * len(v)
-        i = 0
-        while i < len(order):
-            j = i
-            while j + 1 < len(order) and v[order[j + 1]] == v[order[i]]:
-                j += 1
-            for k in range(i, j + 1):
-                r[order[k]] = (i + j) / 2
-            i = j + 1
-        return r
+    """scipy's Spearman rank correlation (average ranks for ties); NaN when undefined
+    (fewer than 3 pairs, a non-finite value, or a constant side)."""
+    import warnings
+
+    from scipy.stats import spearmanr
+
     if len(a) != len(b) or len(a) < 3 or not all(map(math.isfinite, [*a, *b])):
         return math.nan
-    ra, rb = ranks(a), ranks(b)
-    ma, mb = sum(ra) / len(ra), sum(rb) / len(rb)
-    cov = sum((x - ma) * (y - mb) for x, y in zip(ra, rb))
-    va = sum((x - ma) ** 2 for x in ra)
-    vb = sum((y - mb) ** 2 for y in rb)
-    return cov / math.sqrt(va * vb) if va > 0 and vb > 0 else math.nan
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # scipy warns on constant input and returns NaN
+        return float(spearmanr(a, b)[0])
 
 
 def check(history: History, p: SftParams) -> Verdict:

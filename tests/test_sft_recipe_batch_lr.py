@@ -1,3 +1,4 @@
+import math
 from functools import partial
 
 import numpy as np
@@ -71,9 +72,9 @@ def test_shifted_chain_redraws_exactly_the_asked_share_of_rows():
     assert np.allclose(b.P.sum(1), 1.0)
 
 
-def test_spearman_matches_scipy():
-    from scipy.stats import spearmanr
-    rng = np.random.default_rng(3)
-    a = rng.normal(size=15).round(1).tolist()
-    b = (np.array(a) * 0.5 + rng.normal(size=15)).round(1).tolist()
-    assert spearman(a, b) == pytest.approx(spearmanr(a, b)[0], abs=1e-12)
+def test_spearman_ranks_and_undefined_cases():
+    assert spearman([1.0, 2.0, 5.0, 9.0], [0.1, 0.2, 0.3, 7.0]) == pytest.approx(1.0)
+    assert spearman([1.0, 2.0, 5.0, 9.0], [3.0, 2.0, 1.0, 0.0]) == pytest.approx(-1.0)
+    assert math.isnan(spearman([1.0, 2.0], [1.0, 2.0]))            # fewer than 3 pairs
+    assert math.isnan(spearman([1.0, 2.0, math.nan], [1.0, 2.0, 3.0]))  # a diverged cell
+    assert math.isnan(spearman([1.0, 1.0, 1.0], [1.0, 2.0, 3.0]))  # constant side

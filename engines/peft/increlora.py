@@ -13,7 +13,7 @@ starts with λ = 0 (the function is unchanged) and random unit-scale P, Q column
 
 Numerics only: `make_world` (frozen backbone and a target with heterogeneous-rank changes),
 `forward` (stacked MLPs), `SensitivityEMA`, `module_scores`, `adam_step` (Adam with a
-per-method learning rate), `spearman` (average-rank Spearman correlation).
+per-method learning rate).
 """
 
 from __future__ import annotations
@@ -118,20 +118,3 @@ def adam_step(params: list[torch.Tensor], state: list[tuple[torch.Tensor, torch.
             vh = v / (1 - b2 ** t)
             step = lr.reshape((-1,) + (1,) * (p.dim() - 1)) * mh / (vh.sqrt() + eps)
             p.sub_(step)
-
-
-def spearman(a, b) -> float:
-    """Spearman rank correlation with average ranks for ties (NaN if either is constant)."""
-    def ranks(x):
-        x = np.asarray(x, dtype=float)
-        order = np.argsort(x, kind="stable")
-        r = np.empty(len(x))
-        r[order] = np.arange(len(x), dtype=float)
-        for v in np.unique(x):
-            sel = x == v
-            r[sel] = r[sel].mean()
-        return r
-    ra, rb = ranks(a), ranks(b)
-    ra, rb = ra - ra.mean(), rb - rb.mean()
-    den = np.sqrt((ra ** 2).sum() * (rb ** 2).sum())
-    return float((ra * rb).sum() / den) if den > 0 else float("nan")
