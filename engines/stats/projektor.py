@@ -40,7 +40,6 @@ for _key, _module in (("PYTORCH", "torch"), ("JAX", "jax"), ("TENSORFLOW", "tens
         os.environ.setdefault(f"POT_BACKEND_DISABLE_{_key}", "1")
 import ot  # noqa: E402
 
-
 # ------------------------------------------------------------------------------- data
 
 
