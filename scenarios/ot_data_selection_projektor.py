@@ -113,9 +113,9 @@ four conditions were met except "the best ratio off the pilot grid": its flat to
 the middle pilot, and with pilots at the pure sources only (W4b) the OT fit has too
 little to go on. In W10, where the best ratio is off the grid and OTDD does track
 accuracy, the quadratic through the same three pilots finds it as well: the accuracy
-curve is smooth and single-peaked, which a quadratic in p captures. What does reproduce is the label term's value: label-aware OTDD picks
-far better than label-blind OT, which is fooled by the noisy source's clean-looking
-feature cloud.
+curve is smooth and single-peaked, which a quadratic in p captures. What does reproduce
+is the label term's value: label-aware OTDD picks far better than label-blind OT, which
+is fooled by the noisy source's clean-looking feature cloud.
 Not tested: stage 2 separately (its prediction error enters the MAE at N); the paper's
 gradient-based optimiser over the simplex (with 2 sources the 21-ratio grid is exact);
 more than two sources; the paper's image data sets and pretrained embeddings.
