@@ -47,14 +47,14 @@ Measured (seeds 0-19; scenario code as shipped):
            1/20 (median -0.017); MAE ratio 0.39..5.05 (median 0.99), <= 0.8 on 4/20;
            corr(OTDD, acc) -0.96..+0.07 (median -0.54), <= -0.8 on 6/20. Baselines' mean
            gap: quadratic 0.007, best pilot 0.008, uniform 0.006. Best ratio 0.40-0.65.
-           2.2 s per run (median, loaded box).
+           Median 2.2 s per run (`paramlab check`) / 5.6 s (bench_results), loaded box.
   default  FAIL 20/20 (stable). OT pick: gap 0.000..0.190 (median 0.020, mean 0.039),
            <= 0.02 on 10/20; beats label-blind OT on 16/20 (median +0.074; label-blind
            gap 0.121 on average); beats the best pilot by >= 0.01 on 0/20 (median
            -0.017); MAE ratio 0.47..7.45 (median 0.94), <= 0.8 on 9/20; corr -0.93..-0.04
            (median -0.63), <= -0.8 on 7/20. Baselines' mean gap: quadratic 0.005, best
-           pilot 0.002, uniform 0.002. Best ratio 0.45-0.65. 18.6 s per run (median wall
-           on the loaded shared box; about 6 s of CPU).
+           pilot 0.002, uniform 0.002. Best ratio 0.45-0.65. Median 18.6 s / 21.9 s per
+           run (check / bench_results, wall on the loaded shared box; about 6 s of CPU).
   The control (lam 0) gives the label-blind numbers above: its gap is > 0.02 on 20/20
   seeds of both presets.
 
