@@ -501,4 +501,20 @@ BUILTIN: tuple[ScenarioMeta, ...] = (
               'translates offline designs to high-scoring ones and beats surrogate gradient '
               'ascent',
     ),
+    ScenarioMeta(
+        id="ot-data-selection-projektor",
+        title="Projektor: OT-predicted performance for data selection",
+        theme="scaling",
+        paper=Paper(
+            title="Performance Scaling via Optimal Transport: Enabling Data Selection from "
+                  "Partially Revealed Sources",
+            authors="Kang, Just, Sahu, Jia",
+            year=2023,
+            arxiv="2307.02460",
+        ),
+        claim="Performance of a model trained on a mixture of data sources is predicted from "
+              "the label-aware OT distance between the mixture and the validation data, "
+              "projected from small revealed sizes to larger ones; choosing the mixture by "
+              "the prediction beats black-box scaling fits",
+    ),
 )
