@@ -105,30 +105,33 @@ def _tiny(dense):
                         d=4, d_out=2, depth=2, hidden=16, rank=2)
 
 
-def test_stacked_models_train_as_they_would_alone():
+def test_a_stacked_model_trains_as_it_would_alone_under_torch_adam():
     net = _tiny([True, False])
-    S.tie_init(net, 1, [0])
     alone = S.select(net, [1])
+    opt = S.StackedAdam(net)
+    ref = torch.optim.Adam(alone.parameters(), lr=1e-2)
+    alphas, lrs = [1.0, 0.4], [3e-3, 1e-2]
     g = torch.Generator().manual_seed(4)
-    opts = [torch.optim.Adam(m.parameters(), lr=1e-2) for m in (net, alone)]
-    for _ in range(5):
+    for t in range(6):
+        if t == 3:  # split the stack mid-run: the moments travel with the model
+            opt, alphas, lrs = opt.select([1]), alphas[1:], lrs[1:]
+            net = opt.model
         x, y = torch.randn(16, 4, generator=g), torch.randn(16, 2, generator=g)
-        for m, o, a in ((net, opts[0], torch.tensor([1.0, 0.4])),
-                        (alone, opts[1], torch.tensor([0.4]))):
-            o.zero_grad()
-            S.per_model_mse(m(x, a), y).sum().backward()
-            o.step()
-    for (_, p), (_, q) in zip(net.named_parameters(), alone.named_parameters()):
-        torch.testing.assert_close(p[1:], q)
+        S.per_model_mse(net(x, torch.tensor(alphas)), y).sum().backward()
+        opt.step(torch.tensor(lrs))
+        ref.zero_grad()
+        S.per_model_mse(alone(x, torch.tensor([0.4])), y).sum().backward()
+        ref.step()
+    torch.testing.assert_close(net.flat, alone.flat)
 
 
 def test_masked_dense_hidden_units_stay_exactly_zero():
     net = _tiny([True])
-    o = torch.optim.Adam(net.parameters(), lr=1e-2)
+    opt = S.StackedAdam(net)
     g = torch.Generator().manual_seed(5)
     for _ in range(5):
-        o.zero_grad()
         x, y = torch.randn(16, 4, generator=g), torch.randn(16, 2, generator=g)
         S.per_model_mse(net(x, torch.ones(1)), y).sum().backward()
-        o.step()
-    assert net.M1[0, :, 8:].abs().max() == 0 and net.M2[0, :, :, 8:].abs().max() == 0
+        opt.step(torch.tensor([1e-2]))
+    w = net.weights()
+    assert w["M1"][0, :, 8:].abs().max() == 0 and w["M2"][0, :, :, 8:].abs().max() == 0

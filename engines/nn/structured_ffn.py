@@ -138,51 +138,102 @@ class StackedFFN(torch.nn.Module):
     """K residual FFN stacks side by side. Model k uses hidden units [0, hidden_k) of
     `hidden` (the rest masked to exactly zero); `dense[k]` says whether its guide M is a
     standard dense init (a dense model, trained with alpha = 1) or the product B A of its
-    low-rank factors (a structured model, whose guide SGT blends in)."""
+    low-rank factors (a structured model, whose guide SGT blends in).
+
+    All weights of model k live in row k of one (K, P) parameter `flat` (views give the
+    named tensors), so the optimiser is a handful of whole-stack operations and models are
+    picked out or tied by indexing rows."""
 
     def __init__(self, gen: torch.Generator, dense: list[bool], hidden_k: list[int],
                  d_in: int, d: int, d_out: int, depth: int, hidden: int, rank: int) -> None:
         super().__init__()
         K = len(dense)
-        P = torch.nn.Parameter
-        self.W_in = P(torch.randn(K, d, d_in, generator=gen) / math.sqrt(d_in))
-        self.b_in = P(torch.zeros(K, 1, d))
-        mask = torch.zeros(K, 1, hidden)
-        for k, hk in enumerate(hidden_k):
-            mask[k, :, :hk] = 1.0
-        self.register_buffer("mask", mask)
         B1, A1 = _lowrank_factors(gen, K, depth, hidden, d, rank)
         B2, A2 = _lowrank_factors(gen, K, depth, d, hidden, rank)
         M1, M2 = B1 @ A1, B2 @ A2
+        mask = torch.zeros(K, 1, hidden)
         for k, hk in enumerate(hidden_k):
             if dense[k]:
                 M1[k] = torch.randn(depth, hidden, d, generator=gen) / math.sqrt(d)
                 M2[k] = torch.randn(depth, d, hidden, generator=gen) / math.sqrt(hk)
             M1[k, :, hk:] = 0.0
             M2[k, :, :, hk:] = 0.0
-        self.A1, self.B1, self.M1 = P(A1), P(B1), P(M1)
-        self.A2, self.B2, self.M2 = P(A2), P(B2), P(M2)
-        self.b1 = P(torch.zeros(K, depth, 1, hidden))
-        self.W_out = P(torch.randn(K, d_out, d, generator=gen) / math.sqrt(d))
-        self.b_out = P(torch.zeros(K, 1, d_out))
+            mask[k, :, :hk] = 1.0
+        w = {
+            "W_in": torch.randn(K, d, d_in, generator=gen) / math.sqrt(d_in),
+            "b_in": torch.zeros(K, 1, d),
+            "A1": A1, "B1": B1, "M1": M1, "b1": torch.zeros(K, depth, 1, hidden),
+            "A2": A2, "B2": B2, "M2": M2,
+            "W_out": torch.randn(K, d_out, d, generator=gen) / math.sqrt(d),
+            "b_out": torch.zeros(K, 1, d_out),
+        }
+        self.names = list(w)
+        self.shapes = [tuple(t.shape[1:]) for t in w.values()]
+        self.sizes = [math.prod(sh) for sh in self.shapes]
+        self.flat = torch.nn.Parameter(torch.cat([t.reshape(K, -1) for t in w.values()], 1))
+        self.register_buffer("mask", mask)
         self.depth = depth
 
-    def effective(self, alpha: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    @property
+    def K(self) -> int:
+        return self.flat.shape[0]
+
+    def weights(self) -> dict[str, torch.Tensor]:
+        """The named weight tensors of all models, (K, ...) views of `flat`."""
+        chunks = self.flat.split(self.sizes, dim=1)
+        return {n: c.reshape(self.K, *sh) for n, c, sh in zip(self.names, chunks, self.shapes)}
+
+    def effective(self, alpha: torch.Tensor, w: dict[str, torch.Tensor] | None = None
+                  ) -> tuple[torch.Tensor, torch.Tensor]:
         """alpha M + (1 - alpha) B A for both matrices of every block, alpha: (K,)."""
+        w = self.weights() if w is None else w
         a = alpha[:, None, None, None]
-        return (a * self.M1 + (1 - a) * (self.B1 @ self.A1),
-                a * self.M2 + (1 - a) * (self.B2 @ self.A2))
+        return (a * w["M1"] + (1 - a) * (w["B1"] @ w["A1"]),
+                a * w["M2"] + (1 - a) * (w["B2"] @ w["A2"]))
 
     def forward(self, x: torch.Tensor, alpha: torch.Tensor) -> torch.Tensor:
         """x: (B, d_in) shared by all models -> (K, B, d_out)."""
-        W1, W2 = self.effective(alpha)
-        h = torch.matmul(x, self.W_in.transpose(1, 2)) + self.b_in
+        w = self.weights()
+        W1, W2 = self.effective(alpha, w)
+        h = torch.baddbmm(w["b_in"], x.expand(self.K, *x.shape), w["W_in"].transpose(1, 2))
         for l in range(self.depth):  # noqa: E741
             u = F.layer_norm(h, h.shape[-1:])
-            z = F.gelu(torch.matmul(u, W1[:, l].transpose(1, 2)) + self.b1[:, l]) * self.mask
-            h = h + torch.matmul(z, W2[:, l].transpose(1, 2))
+            z = F.gelu(torch.baddbmm(w["b1"][:, l], u, W1[:, l].transpose(1, 2))) * self.mask
+            h = torch.baddbmm(h, z, W2[:, l].transpose(1, 2))
         h = F.layer_norm(h, h.shape[-1:])
-        return torch.matmul(h, self.W_out.transpose(1, 2)) + self.b_out
+        return torch.baddbmm(w["b_out"], h, w["W_out"].transpose(1, 2))
+
+
+class StackedAdam:
+    """Adam (Kingma & Ba 2015, torch.optim.Adam's update, no weight decay) on a stack's
+    (K, P) parameter with one learning rate per model (a (K,) tensor set before each step).
+    Every operation is element-wise, so model k follows the trajectory it would alone."""
+
+    def __init__(self, model: StackedFFN, betas: tuple[float, float] = (0.9, 0.999),
+                 eps: float = 1e-8) -> None:
+        self.model = model
+        self.beta1, self.beta2 = betas
+        self.eps = eps
+        self.t = 0
+        self.m = torch.zeros_like(model.flat)
+        self.v = torch.zeros_like(model.flat)
+
+    @torch.no_grad()
+    def step(self, lr: torch.Tensor) -> None:
+        g = self.model.flat.grad
+        self.t += 1
+        self.m.mul_(self.beta1).add_(g, alpha=1 - self.beta1)
+        self.v.mul_(self.beta2).addcmul_(g, g, value=1 - self.beta2)
+        denom = (self.v / (1 - self.beta2 ** self.t)).sqrt_().add_(self.eps)
+        step = (lr / (1 - self.beta1 ** self.t))[:, None].to(g.dtype)
+        self.model.flat.sub_(step * self.m / denom)
+        self.model.flat.grad = None
+
+    def select(self, idx: list[int]) -> StackedAdam:
+        """The optimiser of `select(self.model, idx)`, with those models' moments."""
+        out = StackedAdam(select(self.model, idx), (self.beta1, self.beta2), self.eps)
+        out.t, out.m, out.v = self.t, self.m[idx].clone(), self.v[idx].clone()
+        return out
 
 
 def per_model_mse(pred: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
@@ -194,28 +245,27 @@ def per_model_mse(pred: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
 def evaluate(model: StackedFFN, alpha: torch.Tensor, x: torch.Tensor, y: torch.Tensor,
              chunk: int = 2048) -> torch.Tensor:
     """(K,) MSE over (x, y), in chunks."""
-    tot = torch.zeros(alpha.shape[0])
+    tot = torch.zeros(alpha.shape[0], device=x.device)
     for i in range(0, x.shape[0], chunk):
-        tot += per_model_mse(model(x[i:i + chunk], alpha), y[i:i + chunk]).cpu() \
+        tot += per_model_mse(model(x[i:i + chunk], alpha), y[i:i + chunk]) \
             * min(chunk, x.shape[0] - i)
-    return tot / x.shape[0]
+    return (tot / x.shape[0]).cpu()
 
 
 @torch.no_grad()
 def tie_init(model: StackedFFN, source: int, targets: list[int]) -> None:
     """Give models `targets` the initial weights of model `source` (a paired comparison:
     the variants then differ only by how they are trained)."""
-    for q in model.parameters():
-        q[targets] = q[source].clone()
+    model.flat[targets] = model.flat[source].clone()
 
 
 def select(model: StackedFFN, idx: list[int]) -> StackedFFN:
-    """A new stack holding copies of models `idx` (parameters and masks)."""
+    """A new stack holding copies of models `idx`."""
     import copy
 
-    out = copy.deepcopy(model)
-    with torch.no_grad():
-        for name, q in list(out.named_parameters()):
-            setattr(out, name, torch.nn.Parameter(q[idx].clone()))
-        out.mask = out.mask[idx].clone()
+    out = copy.copy(model)
+    out._parameters = dict(model._parameters)
+    out._buffers = dict(model._buffers)
+    out.flat = torch.nn.Parameter(model.flat.detach()[idx].clone())
+    out.mask = model.mask[idx].clone()
     return out
