@@ -201,7 +201,7 @@ SCENARIO = Scenario(
         Panel("final validation loss per variant", kind="bars",
               table="final validation loss"),
     ),
-    presets={"quick": {"steps": 300, "evals": 6}},
+    presets={"quick": {"steps": 300, "evals": 6, "n_val": 2048}},
     watch=("val_lowrank", "val_sgt"),
     key_metric="val_sgt",
     total_steps=_total_steps,
