@@ -1,6 +1,85 @@
 """Structured FFN + self-guided training (Wei, Moalla, Pascanu, Gulcehre, NeurIPS 2024).
 
-TODO notes
+The paper's claim: FFNs with low-rank (or block-diagonal) weights cut parameters and FLOPs
+but train poorly from initialisation; self-guided training (SGT) fixes this by blending in
+a dense guide, W_eff = alpha M + (1 - alpha) W_struct, with alpha annealed 1 -> 0 over the
+first part of training (M then dropped). Paper-tier claim checked here: at EQUAL STEPS,
+SGT lowers the low-rank network's loss.
+
+Toy world (spec P34, "Update: calibration", calibration 1, as built;
+engines/nn/structured_ffn.py). Regression teacher: a random dense residual MLP on
+x ~ N(0, I_32), 4 blocks h <- h + W2 gelu(W1 LN(h) + b1), hidden 128, weights
+N(0, 4/fan_in) (gain 2), b1 ~ N(0, 0.25), readout 32 -> 16; targets standardised per
+output, no noise; 16,384 training inputs (batches drawn with replacement), 4,096 fresh
+validation inputs (quick: 2,048). Student: Linear 32 -> d = 32, 4 blocks
+h <- h + W2 gelu(W1 LN(h) + b1), LN, Linear 32 -> 16. Variants, trained side by side in
+one stacked program (one (K, P) parameter, per-model Adam) on the same batches; the
+low-rank ones from one shared init (a paired comparison):
+    dense      hidden 4d = 128: 8,320 FFN params/block (W1, W2, b1), 8,192 MACs/sample
+    low-rank   hidden 8d = 256, W1 = B1 A1 and W2 = B2 A2 of rank 14: 8,320 params
+               (equal), 8,064 MACs; factors from the SVD of a N(0, 1/fan_in) matrix
+               (B = U sqrt(S), A = sqrt(S) Vh, the repo's init)
+    + SGT      guide M per matrix initialised to B A; alpha = (1 + cos(pi t / T)) / 2 for
+               t < T = 0.3 steps, then 0 (the loss is read at alpha = 0: a purely low-rank
+               model). alpha M + (1 - alpha) B A is materialised per step; it equals the
+               repo's two-branch form and its gradients (tested)
+    + step     alpha = 1 for 0.3 steps, then a hard switch to 0 (contrast)
+    FLOP-match plain low-rank trained for steps * (1 + 0.3 d h / (r (d + h))) = 1.61x steps
+               (966 / 483): SGT's guide phase computes x M^T beside the factored product
+               (24,448 vs 8,064 MACs, 3.03x) - the repo's two-branch cost
+Adam lr 3e-3, 50-step linear warm-up then cosine to 0, batch 128; default 600 steps, quick
+300. Loss = val MSE on standardised targets.
+
+Claim check (thresholds fixed from the spec's calibration before seeds 0-19):
+  paper     SGT gain = 1 - L(low-rank + SGT) / L(low-rank) >= 0.04 at equal steps (the
+            spec's common threshold for <= 600 steps; its measured 0.055-0.084 default,
+            0.076-0.079 quick, cal. 1, seeds 0-2)
+  mechanism train-loss gain >= 0.02 (SGT is an optimisation effect, not regularisation)
+            L(low-rank) / L(dense) >= 1 at equal params (the pathology SGT addresses)
+            L(step) / L(SGT) >= 1.02 (the gradual hand-over matters, not just a dense start)
+  reported  L(plain low-rank at SGT's FLOPs) / L(SGT) >= 1 - the FLOP-matched comparison,
+            mechanism tier so it does not decide the verdict; it FAILS on every seed (did
+            not reproduce, as in both spec calibrations)
+Control: schedule = "step" (alpha 1 then a hard switch to 0 at 0.3 steps) as the SGT run:
+the gain is negative and the paper criterion fails (tests/test_structured_ffn_sgt.py);
+schedule = "none" gives gain exactly 0 (the guide gets no gradient; tested).
+
+Worlds tried (seeds 0-19 unless said otherwise; L = val MSE on standardised targets)
+1. Shipped world above (the spec's calibration 1 design, d = 32), quick (300 steps):
+   20/20 PASS. Gain 0.090-0.132 (median 0.108; spec cal. 1 seeds 0-2: 0.076-0.079);
+   train-loss gain 0.096-0.146; step / SGT 1.114-1.174 (the step schedule is also worse
+   than plain low-rank, as in the spec); L(low-rank) / L(dense) 0.980-1.122 (median 1.041;
+   17/20 >= 1: at 300 steps the structured-vs-dense gap is small, spec 1.03-1.09);
+   FLOP-matched low-rank / SGT 0.939-0.978 (0/20 >= 1: plain low-rank with SGT's FLOPs wins
+   by 2-6 %). Seed 0: dense 0.276, low-rank 0.296, SGT 0.265, step 0.299, FLOP-matched
+   0.255 (n_val 4,096 in that read-out).
+   Default (600 steps): 20/20 PASS. Gain 0.079-0.134 (median 0.100; spec cal. 1
+   0.055-0.084); train-loss gain 0.100-0.141; step / SGT 1.136-1.212; L(low-rank) /
+   L(dense) 1.035-1.197 (median 1.103, 20/20 >= 1); FLOP-matched low-rank / SGT
+   0.939-0.984 (median 0.952, 0/20 >= 1). Seed 0: dense 0.211, low-rank 0.236, SGT 0.213,
+   step 0.246, FLOP-matched 0.201 (SGT nearly closes the gap to dense at equal steps).
+2. Implementation, not a world: a first version trained the FLOP-matched run as a second
+   stack and used torch.optim.Adam over 13 tensors (about 11 ms per 4-model step plus
+   6.5 ms per 1-model step on the loaded box); one (K, P) parameter with a per-model-lr Adam
+   (checked against torch.optim.Adam in the tests) and the FLOP-matched run inside the same
+   stack brought quick to about 6.5-7.5 s CPU per seed (wall 17 s median on the 2-core box
+   under a load of 6-7), default about 13-15 s CPU. The d = 64 redesign of the spec was not
+   repeated (the spec measured the same picture at 4-8x the CPU).
+The spec's calibration 2 world (teacher with a 32 -> 64 input map, hidden 256, 1,500 steps)
+was not rebuilt: its numbers are in the spec (gain 0.037-0.072 at 1,500 steps: the gain
+shrinks with training length, so the 0.04 threshold is for <= 600 steps only).
+
+What did not reproduce (reported, not decided):
+- SGT is not FLOP-free: plain low-rank trained for SGT's FLOPs (1.61x steps) beats SGT on
+  every seed (quick 2-6 %, default 2-6 %, median 4.8 %), as in both spec calibrations (6.7-9.2 %
+  and 5.8-16 %). The paper's own comparison is structured + SGT vs dense at equal FLOPs.
+- "Wide low-rank <= 1.10 x dense at equal params" (spec claim 2): here L(low-rank)/L(dense)
+  is 1.035-1.197 (median 1.10) at 600 steps (spec 1.12-1.13), so it fails; shown as a mechanism read
+  (>= 1, the pathology SGT addresses), not asserted as <= 1.10.
+- Block-diagonal FFNs (spec variant (c)) are not built: they need a 16d-wide hidden layer
+  (2x this stack's cost) and the spec's two calibrations disagree on their SGT gain
+  (+0.9 ... +8.7 % depending on a channel shuffle). The paper's LM setting, perplexities and
+  the scaling-law claim ("steeper scaling curves") are out of reach at this scale.
 """
 
 from __future__ import annotations
