@@ -517,4 +517,16 @@ BUILTIN: tuple[ScenarioMeta, ...] = (
               "projected from small revealed sizes to larger ones; choosing the mixture by "
               "the prediction beats black-box scaling fits",
     ),
+    ScenarioMeta(
+        id="structured-ffn-sgt",
+        title="Structured FFN + self-guided training",
+        theme="scaling",
+        paper=Paper(title="Building on Efficient Foundations: Effectively Training LLMs with "
+                          "Structured Feedforward Layers",
+                    authors="Xiuying Wei, Skander Moalla, Razvan Pascanu, Caglar Gulcehre",
+                    year=2024, arxiv="2406.16450"),
+        claim="Low-rank FFNs train worse from scratch than dense ones; self-guided training "
+              "(a dense guide blended in, its weight decaying 1 -> 0) lowers the low-rank "
+              "network's loss at equal steps.",
+    ),
 )
