@@ -458,4 +458,14 @@ BUILTIN: tuple[ScenarioMeta, ...] = (
               '(beta 0.5 to 4.0) linearly with depth; the per-layer arithmetic reproduces '
               'the published OpenELM configs',
     ),
+    ScenarioMeta(
+        id='pela-lowrank-distill',
+        title='PELA: low-rank compression with distillation',
+        theme='fine-tuning',
+        paper=Paper(title='PELA: Learning Parameter-Efficient Models with Low-Rank '
+                          'Approximation',
+                    authors='Guo, Wang, Kankanhalli', year=2024, arxiv='2310.10700'),
+        claim='SVD low-rank + feature distillation keeps accuracy within ~0.6 pt with 1/3 '
+              'of the params',
+    ),
 )

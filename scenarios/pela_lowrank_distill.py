@@ -1,0 +1,228 @@
+"""PELA: low-rank compression with distillation (Guo, Wang, Kankanhalli, CVPR 2024,
+arXiv 2310.10700).
+
+World (engines/nn/pela.py). sklearn digits (no download): 1000 upright digits upstream,
+the other 797 rotated by 90 degrees downstream (ft_labels 200 for fine-tuning, the rest for
+test). Teacher MLP 64-H-H-H-10 (H 512; quick 256), full-batch Adam 600 steps (quick 300),
+input noise 0.1. The two H x H layers become SVD-initialised low-rank pairs, rank
+in*out/(ratio*(in+out)) with the sqrt(S) split of the PELA repo. Arms, each fine-tuned
+150 Adam steps (quick 100) on the rotated digits: full teacher, naive truncation (no
+intermediate stage), PELA (distill_steps of feature MSE + KL(logits) + wpr*||theta -
+theta0||^2, a stand-in for the weight-perturbation regulariser, not verified against the
+repo), and at contrast_ratio 24 PELA vs a same-size low-rank model from scratch.
+
+Claim check (thresholds from the spec, fixed before any run):
+  paper      acc(PELA) - acc(full) >= -2.0 pts;  PELA params / full <= 0.40
+  paper      acc(PELA) - acc(scratch low-rank) >= +3 pts at ratio 24
+  mechanism  acc(PELA) - acc(naive truncation) >= -0.5 pt
+The quick preset uses ratio 4 because at H 256 ratio 3 keeps 41.6% of the params (the
+first and last dense layers weigh more at small width); at H 512 ratio 3 keeps 38%.
+
+Control (tests): ratio 2 keeps more than 40% of the params and fails that criterion.
+
+Measured (quick, seeds 0-2 only -- the deadline left no time for seeds 0-19; ~30 s a
+quick run wall-clock on the loaded shared box, ~11 s CPU; the 10 s budget is NOT met):
+  W1 quick, ratio 3: PELA - full -0.50..+0.17 pts (median -0.34); PELA - naive
+     -0.17..+0.34; params 41.6%; PELA(ratio 24) - scratch -11.9..-5.5 pts (median -8.7).
+     Seed 0: full .863, naive .861, PELA .864; ratio 24: PELA .740, scratch .859;
+     upstream accuracy right after truncation 1.000 (the teacher is effectively
+     low-rank, as the spec found), upstream acc of the ratio-24 student after the
+     PELA stage .997.
+Verdict: FAIL on every seed tried, because the contrast does not reproduce: a
+low-rank model trained from scratch on the 200 rotated digits reaches the full
+teacher's accuracy (.859 vs .863), so pre-training buys nothing on rot90 here, and the
+rank-5 PELA student (ratio 24) fine-tunes worse than scratch. The spec's prototype had
+scratch 81.9/86.6 vs PELA 93.1/91.3; this implementation (scratch init N(0, 1/fan_in),
+full-batch Adam lr 1e-3) does not. What does reproduce: at ratio 3-4 PELA stays within
+0.5 pt of the full model and of naive truncation (distillation adds nothing: the
+truncated teacher is already at 100% upstream). Default preset not calibrated.
+Not done: seeds 0-19 on both presets, the default preset, the stability rule, the
+label-noise / larger input-noise teacher the spec suggests to make distillation matter,
+ctx.cached for the teacher, the GPU path.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from paramlab.scenarios.base import (
+    Criterion,
+    Metric,
+    Note,
+    Panel,
+    PaperRow,
+    Params,
+    RunContext,
+    Scenario,
+    Table,
+    Verdict,
+    param,
+)
+from paramlab.scenarios.history import History
+
+VS_FULL = "acc(PELA) - acc(full teacher FT), pts"
+PARAMS = "PELA params / full params"
+VS_SCRATCH = "acc(PELA) - acc(scratch low-rank) at the contrast ratio, pts"
+VS_NAIVE = "acc(PELA) - acc(naive SVD truncation), pts"
+ARMS = ("full", "naive", "pela", "pela_c", "scratch_c")
+
+
+@dataclass(frozen=True)
+class PelaParams(Params):
+    hidden: int = param(512, range=(128, 1024), log=True, help="hidden width (3 layers)")
+    ratio: float = param(3.0, range=(2.0, 32.0), log=True,
+                         help="compression ratio of the two hidden x hidden layers")
+    contrast_ratio: float = param(24.0, range=(2.0, 64.0), log=True,
+                                  help="ratio at which PELA meets the scratch model")
+    teacher_steps: int = param(600, range=(50, 5000), log=True, help="teacher Adam steps")
+    distill_steps: int = param(300, range=(0, 2000), help="PELA stage Adam steps")
+    feat_w: float = param(1.0, range=(0.0, 10.0), help="feature-loss weight")
+    kd_w: float = param(1.0, range=(0.0, 10.0), help="KD weight")
+    wpr: float = param(1e-2, range=(0.0, 1.0), help="weight regulariser ||theta - theta0||^2")
+    init: str = param("svd", choices=("svd", "random"),
+                      help="low-rank init of PELA (random: the control)")
+    ft_labels: int = param(200, range=(50, 597), help="downstream labelled examples")
+    ft_steps: int = param(150, range=(10, 2000), log=True, help="downstream FT Adam steps")
+
+
+def total_steps(p: PelaParams) -> int:
+    return p.teacher_steps + 2 * p.distill_steps + 5 * p.ft_steps + len(ARMS) + 1
+
+
+def run(p: PelaParams, ctx: RunContext) -> Iterator[Metric | Note | Table]:
+    import copy
+
+    import numpy as np
+    import torch
+
+    from paramlab.engines.data import digits
+    from paramlab.engines.nn import pela
+
+    torch.manual_seed(int(ctx.rng.integers(2**31)))
+    g = torch.Generator().manual_seed(int(ctx.rng.integers(2**31)))
+    X, y = digits.load_digits()
+    perm = ctx.rng.permutation(len(y))
+    up, down = perm[:1000], perm[1000:]
+    Xd = digits.rot90(X[down])
+    ft, te = down[:p.ft_labels], down[p.ft_labels:]
+    Xu, yu = torch.as_tensor(X[up]), torch.as_tensor(y[up])
+    Xf, yf = torch.as_tensor(Xd[:p.ft_labels]), torch.as_tensor(y[ft])
+    Xt, yt = torch.as_tensor(Xd[p.ft_labels:]), torch.as_tensor(y[te])
+    H = p.hidden
+    which = [2, 4]  # the two H x H Linear layers of 64-H-H-H-10
+    teacher = pela.mlp([64, H, H, H, 10])
+    step = 0
+    for t, loss, acc in pela.train(teacher, Xu, yu, p.teacher_steps, 1e-3, noise=0.1, gen=g,
+                                   eval_fn=lambda: pela.accuracy(teacher, Xu, yu)):
+        yield Metric(step + t, {"teacher_loss": loss, "teacher_acc": acc})
+    step += p.teacher_steps
+    teacher.eval()
+    for q in teacher.parameters():
+        q.requires_grad_(False)
+
+    def make(ratio: float, scratch: bool) -> torch.nn.Sequential:
+        m = pela.compress(teacher, ratio, which, scratch=scratch, gen=g)
+        for q in m.parameters():
+            q.requires_grad_(True)
+        return m
+
+    naive = make(p.ratio, False)
+    up_naive = pela.accuracy(naive, Xu, yu)
+    students = {}
+    for tag, ratio in (("pela", p.ratio), ("pela_c", p.contrast_ratio)):
+        s = make(ratio, p.init == "random")
+        if p.init == "random":  # the control: random low-rank factors, teacher's dense layers
+            s = copy.deepcopy(s)
+            for i, m in enumerate(teacher):
+                if i not in which and isinstance(m, torch.nn.Linear):
+                    s[i].load_state_dict(m.state_dict())
+                    for q in s[i].parameters():
+                        q.requires_grad_(True)
+        for t, loss in pela.distill(s, teacher, Xu, p.distill_steps, 1e-3, p.feat_w, p.kd_w,
+                                    p.wpr):
+            yield Metric(step + t, {f"distill_loss_{tag}": loss,
+                                    f"upstream_acc_{tag}": pela.accuracy(s, Xu, yu)})
+        step += p.distill_steps
+        students[tag] = s
+    models = {"full": copy.deepcopy(teacher), "naive": naive, "pela": students["pela"],
+              "pela_c": students["pela_c"], "scratch_c": make(p.contrast_ratio, True)}
+    acc, size = {}, {}
+    for tag, m in models.items():
+        for q in m.parameters():
+            q.requires_grad_(True)
+        size[tag] = pela.n_params(m)
+        for t, loss, a in pela.train(m, Xf, yf, p.ft_steps, 1e-3, gen=g,
+                                     eval_fn=lambda m=m: pela.accuracy(m, Xt, yt)):
+            yield Metric(step + t, {f"ft_loss_{tag}": loss, f"acc_{tag}": a})
+            acc[tag] = a
+        step += p.ft_steps
+    for i, tag in enumerate(ARMS):
+        yield Metric(step + 1 + i, {"bar_params": float(size[tag]), "bar_acc": acc[tag]})
+    step += len(ARMS) + 1
+    yield Metric(step, {"param_frac": size["pela"] / size["full"],
+                        "upstream_acc_naive": up_naive,
+                        "d_full": 100 * (acc["pela"] - acc["full"]),
+                        "d_naive": 100 * (acc["pela"] - acc["naive"]),
+                        "d_scratch": 100 * (acc["pela_c"] - acc["scratch_c"])})
+    yield Table("downstream (rot90) test accuracy", list(ARMS), ["params", "accuracy"],
+                [[float(size[k]), acc[k]] for k in ARMS])
+    yield Note(f"teacher {size['full']} params; ratio {p.ratio:g}: naive {acc['naive']:.3f} "
+               f"PELA {acc['pela']:.3f} vs full {acc['full']:.3f}; ratio "
+               f"{p.contrast_ratio:g}: PELA {acc['pela_c']:.3f} scratch "
+               f"{acc['scratch_c']:.3f}; upstream acc after truncation {up_naive:.3f}")
+    del np
+
+
+def check(history: History, p: PelaParams) -> Verdict:
+    def last(k: str) -> float:
+        return history.last(k) if k in history else math.nan
+
+    criteria = [
+        Criterion.at_least(VS_FULL, last("d_full"), -2.0),
+        Criterion.at_most(PARAMS, last("param_frac"), 0.40),
+        Criterion.at_least(VS_SCRATCH, last("d_scratch"), 3.0),
+        Criterion.at_least(VS_NAIVE, last("d_naive"), -0.5, tier="mechanism"),
+    ]
+    return Verdict.of(criteria, f"PELA at {last('param_frac'):.0%} params: "
+                      f"{last('d_full'):+.1f} pts vs full, {last('d_naive'):+.1f} vs naive; "
+                      f"{last('d_scratch'):+.1f} vs scratch at ratio {p.contrast_ratio:g}")
+
+
+SCENARIO = Scenario(
+    params=PelaParams,
+    run=run,
+    check=check,
+    panels=(
+        Panel("stage 1: teacher loss / accuracy", series=("teacher_loss", "teacher_acc"),
+              xlabel="step", ylabel="value"),
+        Panel("stage 2: distillation loss", series=("distill_loss_*",), xlabel="step",
+              ylabel="loss"),
+        Panel("stage 2: upstream accuracy of the student", series=("upstream_acc_*",),
+              xlabel="step", ylabel="accuracy"),
+        Panel("stage 3: downstream test accuracy per FT step", series=("acc_*",),
+              xlabel="step", ylabel="test accuracy"),
+        Panel("downstream accuracy vs #params", series=("bar_acc",), x="bar_params",
+              xlabel="parameters", ylabel="test accuracy"),
+    ),
+    presets={"quick": {"hidden": 256, "ratio": 4.0, "teacher_steps": 300, "distill_steps": 150,
+                       "ft_steps": 100}},
+    watch=("teacher_loss",),
+    key_metric="acc_pela",
+    total_steps=total_steps,
+    uses_torch=True,
+    notes=__doc__ or "",
+    paper_reports="Replacing every Linear of a pre-trained ViT/Swin/DeiT by an SVD-initialised "
+                  "low-rank pair, distilling features from the original with weight-"
+                  "perturbation regularisation, then fine-tuning, loses ~0.6 pt on downstream "
+                  "tasks with 1/3-2/3 of the parameters.",
+    paper_rows=(
+        PaperRow("accuracy drop of PELA vs the full model", "~ -0.6 pt", "pts",
+                 "abstract / Tab. 1", VS_FULL),
+        PaperRow("parameters kept", "1/3 - 2/3", "fraction", "abstract", PARAMS),
+        PaperRow("PELA vs plain SVD truncation (no distillation)",
+                 "better (ablation; no number in the spec)", "pts", "ablation", VS_NAIVE),
+    ),
+    status="partly",
+)
