@@ -468,4 +468,47 @@ BUILTIN: tuple[ScenarioMeta, ...] = (
         claim='SVD low-rank + feature distillation keeps accuracy within ~0.6 pt with 1/3 '
               'of the params',
     ),
+    ScenarioMeta(
+        id='sft-recipe-batch-lr',
+        title='SFT recipe: larger batch, lower learning rate; early signals',
+        theme='fine-tuning',
+        paper=Paper(title='Unveiling the Secret Recipe: A Guide For Supervised Fine-Tuning '
+                          'Small LLMs', authors='Pareja et al.', year=2024,
+                    arxiv='2412.13337'),
+        claim='For SFT of small LLMs, larger batches with lower learning rates end better, '
+              'and lower early gradient norm with higher early loss predicts a better '
+              'final model.',
+    ),
+    ScenarioMeta(
+        id="ignite-surrogate-sharpness",
+        title="IGNITE: surrogate sharpness constraint for offline optimisation",
+        theme="optimization",
+        paper=Paper(title="Incorporating Surrogate Gradient Norm to Improve Offline "
+                          "Optimization Techniques",
+                    authors="Dao, Nguyen, Hoang, Low", year=2024, arxiv=""),
+        claim="Constraining the surrogate's sharpness (the norm of its parameter gradient "
+              "on the offline data) during training makes gradient-ascent offline "
+              "optimisation find better designs out of distribution.",
+    ),
+    ScenarioMeta(
+        id='s3ft-self-supervised-ft',
+        title="S3FT: fine-tune on the model's own correct answers",
+        theme='fine-tuning',
+        paper=Paper(title="Selective Self-to-Supervised Fine-Tuning for Generalization in "
+                          "Large Language Models",
+                    authors="Gupta et al.", year=2025, arxiv="2502.08130"),
+        claim="Training on the model's own judged-correct responses instead of the gold "
+              "halves the general-ability drop of SFT while matching its task accuracy",
+    ),
+    ScenarioMeta(
+        id='root-bridge-offline-opt',
+        title='ROOT: offline optimisation as a probabilistic bridge',
+        theme='optimization',
+        paper=Paper(title='Rethinking Offline Optimization as Distributional Translation '
+                    'via Probabilistic Bridge', authors='Dao, Tran, Nguyen, Truong, Hoang',
+                    year=2025, arxiv='2509.16300'),
+        claim='A Brownian bridge trained on low/high pairs from GP synthetic functions '
+              'translates offline designs to high-scoring ones and beats surrogate gradient '
+              'ascent',
+    ),
 )
