@@ -2,10 +2,14 @@
 
 Every compressed Linear W (out x in) becomes B @ A with rank
 r = in * out / (ratio * (in + out)) (the repo's rank rule), initialised from the SVD
-W = U S V^T as B = U_r sqrt(S_r), A = sqrt(S_r) V_r^T (the repo's sqrt(S) split).
-`distill` is the intermediate stage: layer-wise feature MSE to the frozen teacher +
-KL on the logits + wpr * ||theta - theta_init||^2 (a stand-in for the paper's weight-
-perturbation regulariser). Pure numerics, CPU torch, full-batch Adam.
+W = U S V^T as B = U_r sqrt(S_r), A = sqrt(S_r) V_r^T (the repo's sqrt(S) split);
+`compress(..., scratch=True)` gives random factors instead (the repo's
+`is_approximate=False`). `distill` is the intermediate stage as the repo's DeiT
+engine computes it: cross-entropy on the upstream labels + feat_w * (mean over layers of
+the feature MSE to the frozen teacher) + kd_w * MSE(logits) + wpr * mean over compressed
+layers of (max |B A - W| - eps)^2 (the repo's `inf_norm` weight-perturbation
+regulariser: torch.norm(., inf) of a matrix is its largest absolute entry). Pure
+numerics, CPU torch, Adam.
 """
 
 from __future__ import annotations
@@ -43,29 +47,35 @@ def svd_factors(W: torch.Tensor, r: int) -> tuple[torch.Tensor, torch.Tensor]:
     return (s[:, None] * Vh[:r]).contiguous(), (U[:, :r] * s).contiguous()
 
 
-def compress(model: nn.Sequential, ratio: float, which: list[int], scratch: bool = False,
+def compress(model: nn.Sequential, ratio: float, which: list[int], init: str = "svd",
              gen: torch.Generator | None = None) -> nn.Sequential:
     """A copy of `model` whose Linear layers at positions `which` (indices into the
-    Sequential) are low-rank: SVD-initialised, or random (`scratch`, the contrast)."""
+    Sequential) are low-rank pairs. init "svd": the truncated-SVD factors (PELA, naive
+    truncation); "random": random factors, the other layers kept (the repo's
+    is_approximate=False); "scratch": a same-size model with every layer re-initialised."""
     import copy
 
+    if init not in ("svd", "random", "scratch"):
+        raise ValueError(f"unknown init {init!r}")
     out = copy.deepcopy(model)
     for i in which:
         lin = out[i]
         W, b = lin.weight.detach(), lin.bias.detach().clone()
         r = rank_for(W.shape[1], W.shape[0], ratio)
-        if scratch:
+        if init == "svd":
+            A, B = svd_factors(W, r)
+        else:
             A = torch.randn(r, W.shape[1], generator=gen) / W.shape[1] ** 0.5
             B = torch.randn(W.shape[0], r, generator=gen) / r ** 0.5
             b = torch.zeros_like(b)
-        else:
-            A, B = svd_factors(W, r)
         out[i] = LowRank(A, B, b)
-    if scratch:  # a same-size model from scratch: re-init the dense layers too
+    if init == "scratch":
         for m in out:
             if isinstance(m, nn.Linear):
                 nn.init.normal_(m.weight, 0.0, m.weight.shape[1] ** -0.5, generator=gen)
                 nn.init.zeros_(m.bias)
+    for q in out.parameters():
+        q.requires_grad_(True)
     return out
 
 
@@ -90,38 +100,56 @@ def truncation_error(W: torch.Tensor, r: int) -> float:
 
 def train(model: nn.Module, X: torch.Tensor, y: torch.Tensor, steps: int, lr: float,
           noise: float = 0.0, gen: torch.Generator | None = None, eval_fn=None,
-          every: int = 10):
-    """Full-batch Adam on cross-entropy; yields (step, loss, eval) every `every` steps."""
+          every: int = 10, batch: int = 0):
+    """Adam on cross-entropy (full batch, or `batch` rows drawn with `gen` each step);
+    yields (step, loss, eval) every `every` steps."""
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     for t in range(1, steps + 1):
-        xb = X + noise * torch.randn(X.shape, generator=gen) if noise > 0 else X
-        loss = F.cross_entropy(model(xb), y)
+        if 0 < batch < len(y):
+            idx = torch.randint(len(y), (batch,), generator=gen)
+            xb, yb = X[idx], y[idx]
+        else:
+            xb, yb = X, y
+        if noise > 0:
+            xb = xb + noise * torch.randn(xb.shape, generator=gen)
+        loss = F.cross_entropy(model(xb), yb)
         opt.zero_grad()
         loss.backward()
         opt.step()
         if t % every == 0 or t == steps:
-            yield t, float(loss), (eval_fn() if eval_fn else None)
+            yield t, float(loss.detach()), (eval_fn() if eval_fn else None)
 
 
-def distill(student: nn.Sequential, teacher: nn.Sequential, X: torch.Tensor, steps: int,
-            lr: float, feat_w: float, kd_w: float, wpr: float, every: int = 10):
-    """PELA's intermediate stage; yields (step, loss) every `every` steps."""
-    init = [p.detach().clone() for p in student.parameters()]
+def wpr_penalty(student: nn.Sequential, teacher: nn.Sequential, which: list[int],
+                eps: float = 1e-3) -> torch.Tensor:
+    """The repo's weight-perturbation regulariser: mean over the compressed layers of
+    (max |B A - W| - eps)^2."""
+    terms = [(torch.abs(student[i].B @ student[i].A - teacher[i].weight).max() - eps) ** 2
+             for i in which]
+    return torch.stack(terms).mean()
+
+
+def distill(student: nn.Sequential, teacher: nn.Sequential, X: torch.Tensor,
+            y: torch.Tensor, steps: int, lr: float, which: list[int], ce_w: float = 1.0,
+            feat_w: float = 1.0, kd_w: float = 0.0, wpr: float = 0.0, every: int = 10):
+    """PELA's intermediate stage (the repo's loss, see the module docstring); yields
+    (step, loss) every `every` steps."""
     with torch.no_grad():
         tf = features(teacher, X)
     opt = torch.optim.Adam(student.parameters(), lr=lr)
     for t in range(1, steps + 1):
         sf = features(student, X)
-        feat = sum(F.mse_loss(s, q) for s, q in zip(sf[:-1], tf[:-1]))
-        kd = F.kl_div(F.log_softmax(sf[-1], -1), F.log_softmax(tf[-1], -1),
-                      log_target=True, reduction="batchmean")
-        reg = sum(((p - p0) ** 2).sum() for p, p0 in zip(student.parameters(), init))
-        loss = feat_w * feat + kd_w * kd + wpr * reg
+        feat = sum(F.mse_loss(s, q) for s, q in zip(sf[:-1], tf[:-1])) / (len(sf) - 1)
+        loss = ce_w * F.cross_entropy(sf[-1], y) + feat_w * feat
+        if kd_w > 0:
+            loss = loss + kd_w * F.mse_loss(sf[-1], tf[-1])
+        if wpr > 0:
+            loss = loss + wpr * wpr_penalty(student, teacher, which)
         opt.zero_grad()
         loss.backward()
         opt.step()
         if t % every == 0 or t == steps:
-            yield t, float(loss)
+            yield t, float(loss.detach())
 
 
 @torch.no_grad()
