@@ -131,16 +131,22 @@ def wpr_penalty(student: nn.Sequential, teacher: nn.Sequential, which: list[int]
 
 def distill(student: nn.Sequential, teacher: nn.Sequential, X: torch.Tensor,
             y: torch.Tensor, steps: int, lr: float, which: list[int], ce_w: float = 1.0,
-            feat_w: float = 1.0, kd_w: float = 0.0, wpr: float = 0.0, every: int = 10):
-    """PELA's intermediate stage (the repo's loss, see the module docstring); yields
-    (step, loss) every `every` steps."""
+            feat_w: float = 1.0, kd_w: float = 0.0, wpr: float = 0.0, every: int = 10,
+            batch: int = 0, gen: torch.Generator | None = None):
+    """PELA's intermediate stage (the repo's loss, see the module docstring), full batch
+    or `batch` rows drawn with `gen` each step; yields (step, loss) every `every` steps."""
     with torch.no_grad():
-        tf = features(teacher, X)
+        tf_all = features(teacher, X)
     opt = torch.optim.Adam(student.parameters(), lr=lr)
     for t in range(1, steps + 1):
-        sf = features(student, X)
+        if 0 < batch < len(y):
+            idx = torch.randint(len(y), (batch,), generator=gen)
+            xb, yb, tf = X[idx], y[idx], [f[idx] for f in tf_all]
+        else:
+            xb, yb, tf = X, y, tf_all
+        sf = features(student, xb)
         feat = sum(F.mse_loss(s, q) for s, q in zip(sf[:-1], tf[:-1])) / (len(sf) - 1)
-        loss = ce_w * F.cross_entropy(sf[-1], y) + feat_w * feat
+        loss = ce_w * F.cross_entropy(sf[-1], yb) + feat_w * feat
         if kd_w > 0:
             loss = loss + kd_w * F.mse_loss(sf[-1], tf[-1])
         if wpr > 0:
