@@ -77,10 +77,16 @@ Worlds tried (quick H 256 ratio 4, 300 / 100 / 80 steps unless said):
        distillation adds nothing measurable at this scale, as the spec found).
        Wall 12-25 s a seed under a load of 7-8 on the 2-core box; 5.8-6.0 s when it was
        calmer (13:53); CPU ~5 s.
-     DEFAULT_PLACEHOLDER
+     default (H 256, ratio 4, 400 / 200 / 150 steps, 8 arms), seeds 0-19: PASS 20/20.
+       PELA - full -1.55..-0.04 (median -0.38, mean -0.48); params 34.8%; PELA(24) -
+       same-size scratch +12.1..+22.9 (median +17.7); transfer +5.1..+10.0 (20/20);
+       PELA - naive -0.88..+0.92 (median -0.08; 16/20, mechanism). Shown, seed 0:
+       PELA(24) .683 vs random factors + same stage 2 .643 (+4.0) vs upstream-trained
+       low-rank .742 (-5.9); full .770, PELA .765, naive .764. Median 41.8 s wall a
+       seed in bench_results under a load of 7-8; 15.2 s CPU (user) for seed 0.
 Not reproduced / caveats: (1) the stricter from-scratch baselines (shown, not judged):
 PELA(24) beats random low-rank factors trained through the same stage 2 by only ~+2-4
-pts, and LOSES to a same-size low-rank model trained on the upstream labels for as many
+pts (quick seeds 0-1 in development +1.6/+1.8, default seed 0 +4.0; not run on 0-19), and LOSES to a same-size low-rank model trained on the upstream labels for as many
 steps as teacher + stage 2 (seed 0: -5.9, W4 -4.5) -- so "PELA beats low-rank from
 scratch" holds only for scratch without upstream data; (2) distillation adds nothing
 over naive SVD truncation (the trained teacher is effectively low-rank: upstream acc
