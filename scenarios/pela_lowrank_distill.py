@@ -87,7 +87,8 @@ Worlds tried (quick H 256 ratio 4, 300 / 100 / 80 steps unless said):
 Not reproduced / caveats: (1) the stricter from-scratch baselines (shown, not judged):
 PELA(24) beats random low-rank factors trained through the same stage 2 by only ~+2-4
 pts (quick seeds 0-1 in development +1.6/+1.8, default seed 0 +4.0; not run on 0-19),
-and LOSES to a same-size low-rank model trained on the upstream labels for as many as teacher + stage 2 (seed 0: -5.9, W4 -4.5) -- so "PELA beats low-rank from
+and LOSES to a same-size low-rank model trained on the upstream labels for as many steps
+as teacher + stage 2 (seed 0: -5.9, W4 -4.5) -- so "PELA beats low-rank from
 scratch" holds only for scratch without upstream data; (2) distillation adds nothing
 over naive SVD truncation (the trained teacher is effectively low-rank: upstream acc
 after truncation ~1.000); (3) on rot90 / shifted digits (negative transfer) the contrast
