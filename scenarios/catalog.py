@@ -459,6 +459,16 @@ BUILTIN: tuple[ScenarioMeta, ...] = (
               'the published OpenELM configs',
     ),
     ScenarioMeta(
+        id='pela-lowrank-distill',
+        title='PELA: low-rank compression with distillation',
+        theme='fine-tuning',
+        paper=Paper(title='PELA: Learning Parameter-Efficient Models with Low-Rank '
+                          'Approximation',
+                    authors='Guo, Wang, Kankanhalli', year=2024, arxiv='2310.10700'),
+        claim='SVD low-rank + feature distillation keeps accuracy within ~0.6 pt with 1/3 '
+              'of the params',
+    ),
+    ScenarioMeta(
         id='sft-recipe-batch-lr',
         title='SFT recipe: larger batch, lower learning rate; early signals',
         theme='fine-tuning',
