@@ -1,8 +1,80 @@
 """Arbitrary few parameters (APET): random sparse tuning vs scale (Su et al. 2023,
 "Arbitrary Few Parameters are Good Enough for Adapting Large-scale Pre-trained Language
-Models", arXiv 2306.02320).
+Models", arXiv 2306.02320). Status at toy scale: does not reproduce; the one clean
+learning-rate mechanism is shown instead.
 
-TODO notes.
+World (engines/peft/apet.py). sklearn digits, split 60/20/20 per seed (adaptation /
+validation / test). Backbone MLP 64-w-w-10 (ReLU, nn.Linear init), pre-trained per width
+and seed on the 10 digits (full-batch Adam 6e-3, 150 steps, through ctx.cached; test
+accuracy 0.95-0.98 at every width). Target: the same images with labels cyclically
+relabelled y -> (y + 1) mod 10, the pre-trained head frozen (as PET keeps the LM head),
+so accuracy is 0 before adapting. APET: k entries of the last hidden layer's weight W2,
+drawn uniformly at random, are the only trainable weights (n_masks masks per (w, k)),
+full-batch Adam; every (k, mask, lr) of a width trains as ONE sparse program (a CSR
+matrix holding all models' entries: one sparse-dense product forward, one SDDMM for the
+gradient, the head one GEMM over all models; tested against autograd on dense masked
+weights). Full FT: all backbone weights, head frozen. lr chosen on validation per (w, k)
+(per method: full FT has its own grid); accuracies are on the test split.
+  default  widths 64, 256; k 64, 256, 1024; 3 masks; sparse lrs 0.1..10 (x ~3); 120 steps
+           on 600 adaptation images; full FT lrs 0.003, 0.01.
+  quick    2 masks; sparse lrs 0.1, 0.5, 3; 80 steps on 400 images; full FT lr 0.01.
+Why 64 and 256 rather than the spec's 32 and 512: the masks live in W2 (w x w), and at
+w = 32 k = 1024 is the whole layer (the pool saturates: W2-only tuning of the 32-wide net
+stops at 0.87-0.95, so "k to reach 90%" measures the pool, not the model); w = 512
+pre-training and full FT do not fit the one-core budget. Why W2 only: entries of W1
+change h1 and force a dense w x w product per model (no fit in the budget); the spec's
+recalibration found the last layer behaves like the whole backbone (1 seed).
+
+Claim check (thresholds from the spec, fixed before the judging runs):
+  paper      k90(widest) / k90(narrowest) <= 0.5, k90 = the k (log-interpolated on the
+             k grid) where the tuned accuracy reaches 90% of that width's full FT
+             ("fewer tunable parameters needed with scale"; a k never reached is infinite)
+  paper      k20 spread: max/min over widths of the k that exceeds 2x chance (20%) <= 4
+             (the paper's "about the same number to beat random guess")
+  paper      std across masks at k_mid = 256: widest / narrowest <= 1 (the spec's
+             "position matters less with scale")
+  mechanism  fixed-lr inversion: at ONE lr (0.1) for both widths, acc(narrowest) -
+             acc(widest) at k_mid >= 0.2 (the spec's 0.2)
+  mechanism  lr ratio: the validation-best lr at k_mid (refined by a parabola in log lr
+             through the best grid point and its neighbours), widest / narrowest >=
+             0.75 sqrt(width ratio) = 1.5 (theory: one random entry's effect on the
+             logits scales as 1/sqrt(w) through the 1/sqrt(w) head, so Adam's step must
+             grow as sqrt(w); the spec's ">= 3x" was the same 0.75 sqrt(16) for 32 -> 512)
+  mechanism  tuned-lr gap at the largest k: |acc(widest) - acc(narrowest)| <= 0.05
+The verdict is decided by the paper tier; it FAILS (the claim does not reproduce).
+
+Control (tests/test_arbitrary_few_params_apet.py): `lr_tuning = shared`, every width
+adapts with the lr the narrowest width picked at that k (the fixed-lr protocol of the
+spec's first calibration): the lr-ratio row measures 1 and fails (>= 1.5); in quick it
+also fails the tuned-lr gap on seed 7 (0.128) and leaves the wide model short of 90% of
+full FT.
+
+Worlds tried (tuned accuracies "w_narrow / w_wide" at k = 256 and k = 1024; seeds 0-4
+unless said; k90 ratio = widest / narrowest):
+  W0  spec, recalibration (2026-12): 64-w-w-10, k over ALL backbone weights, w 32 vs 512,
+      fixed lr: inversion; tuned lr: k=1024 flat (0.93/0.93 ...), k=256 inverted (4/4).
+  W1  W2-only masks, w 32 vs 256, 6 lrs 0.03-10, 150 steps, full data (seeds 0-1): k=256
+      0.70/0.65, 0.86/0.79; k=1024 0.87/0.96 (the whole W2 at w 32), 0.95/0.94; best
+      lr 0.3 vs 10 (x33); fixed-lr (0.1) gap at k=256 0.59 / 0.75.
+  W2  one hidden layer 64-w-10, masks over the WHOLE backbone (W1), w 32/128/512, default
+      settings, seed 0: k=256 0.67/0.55/0.31, k=1024 0.92/0.94/0.87; k90 601/781/1011
+      (ratio 1.68); here the best lr does NOT grow with width (1 at k=256 for all
+      widths): the inversion in this world is not a pure lr effect.
+  W3  = shipped world at quick with 6 lrs (0.03-10): k90 ratio 2.42, 1.49, 0.74, 2.32,
+      2.17; fixed-lr inversion 0.46-0.73; lr ratio 5.5-21; tuned gap at k=1024 0.006-0.033.
+  W4  the untried avenue, a harder pre-training: digits + a second head on k-means
+      sub-classes (5 per digit, trained jointly; pretrain_task = fine): k90 ratio 2.04,
+      1.59, 0.75, 2.17, 2.60; 20 sub-classes per digit (200-way): 1.69, 2.29, 0.80, 2.36,
+      1.64. Narrow nets still pre-train to 0.94-0.97 and the tuned k=256 accuracy stays
+      higher for w 64 (0.78-0.85 vs 0.65-0.83): no scale benefit.
+Why it does not reproduce: every width pre-trains to the same ~0.97, so the wider model
+has no features better aligned with the target; a random entry of a wider layer carries
+a smaller share of the needed change, and tuning its lr (x sqrt(w)) only brings it back
+to parity (k=1024) or short of it (k=256). The paper's large PLMs have a low intrinsic
+dimension that grows smaller with scale; nothing at this scale imitates that. k as a
+fraction of the parameters would "pass" trivially and is not tested.
+
+Measured (seeds 0-19, scenario as shipped): see RESULTS below.
 """
 
 from __future__ import annotations
@@ -30,7 +102,7 @@ K90 = "k to reach 90% of full FT: widest / narrowest width"
 K20 = "k to exceed 2x chance (20%): largest / smallest across widths"
 SPREAD = "std across masks at k_mid: widest / narrowest width"
 INVERSION = "one fixed lr, k_mid: acc(narrowest) - acc(widest)"
-LR_RATIO = "validation-best lr at k_mid: widest / narrowest (>= 0.75 sqrt(width ratio))"
+LR_RATIO = "lr adapted with at k_mid: widest / narrowest (>= 0.75 sqrt(width ratio))"
 GAP = "tuned lr, largest k: |acc(widest) - acc(narrowest)|"
 
 
@@ -55,7 +127,7 @@ class ApetParams(Params):
     k_mid: int = param(256, range=(1, 1 << 20), help="the mid k the spread and lr rows read "
                                                       "(must be in ks)")
     n_masks: int = param(3, range=(1, 10), help="random masks per (width, k)")
-    lrs: str = param("0.03,0.1,0.3,1,3,10",
+    lrs: str = param("0.1,0.3,1,3,10",
                      help="Adam learning rates tried for the sparse weights (comma-separated); "
                           "the validation-best is kept per (width, k)")
     lr_tuning: str = param("per_width", choices=("per_width", "shared"),
@@ -66,19 +138,19 @@ class ApetParams(Params):
                             help="the one lr shared by all widths in the fixed-lr "
                                  "inversion row (must be in lrs)")
     ft_lrs: str = param("0.003,0.01", help="Adam learning rates tried for full fine-tuning")
-    steps: int = param(150, range=(10, 2000), log=True,
+    steps: int = param(120, range=(10, 2000), log=True,
                        help="full-batch Adam steps of every adaptation")
-    n_adapt: int = param(0, range=(0, 1078),
+    n_adapt: int = param(600, range=(0, 1078),
                          help="training examples used for adaptation (0: the whole split)")
     pretrain_task: str = param("digits", choices=("digits", "fine"),
                                help="pre-training task: the 10 digits, or the digits plus a "
                                     "head on k-means sub-classes (the harder task)")
     n_sub: int = param(5, range=(2, 20), help="k-means sub-classes per digit ('fine' task)")
-    pretrain_steps: int = param(300, range=(10, 5000), log=True,
+    pretrain_steps: int = param(150, range=(10, 5000), log=True,
                                 help="full-batch Adam steps of pre-training")
-    pretrain_lr: float = param(3e-3, range=(1e-4, 0.1), log=True,
+    pretrain_lr: float = param(6e-3, range=(1e-4, 0.1), log=True,
                                help="Adam learning rate of pre-training")
-    eval_every: int = param(10, range=(1, 1000), help="steps between accuracy readings")
+    eval_every: int = param(20, range=(1, 1000), help="steps between accuracy readings")
 
     def check_consistency(self) -> list[str]:
         out = []
@@ -188,7 +260,8 @@ def run(p: ApetParams, ctx: RunContext) -> Iterator[Metric | Note | Table]:
                     max(lrs, key=lambda v: per[v][0]))
             cell[k] = {"lr": best, "acc": per[best][1], "std": per[best][2],
                        "by_lr": {lr: per[lr][1] for lr in lrs},
-                       "lr_star": apet.argmax_log(lrs, [per[lr][0] for lr in lrs])}
+                       "lr_used": best if shared else
+                       apet.argmax_log(lrs, [per[lr][0] for lr in lrs])}
         res[w] = {"pre": pre_acc, "ft": ft_test[ft_lr], "ft_lr": ft_lr, "cells": cell}
         yield Note(f"w {w}: pre-trained test acc {pre_acc:.3f}; full FT {ft_test[ft_lr]:.3f} "
                    f"(lr {ft_lr:g}); " + "; ".join(
@@ -211,21 +284,20 @@ def run(p: ApetParams, ctx: RunContext) -> Iterator[Metric | Note | Table]:
         k20[w] = apet.interp_log_k(ks, accs, 0.2)
         yield Metric(base + j, {"width": w, "k90": k90[w], "k20": k20[w],
                                 "mask_std_kmid": res[w]["cells"][p.k_mid]["std"],
-                                "best_lr_kmid": res[w]["cells"][p.k_mid]["lr_star"],
+                                "lr_used_kmid": res[w]["cells"][p.k_mid]["lr_used"],
                                 "full_ft": res[w]["ft"], "pretrain_acc": res[w]["pre"]})
     base += len(widths)
     lo, hi = widths[0], widths[-1]
-    k20s = list(k20.values())
+    k20s = [v if math.isfinite(v) else math.inf for v in k20.values()]
     summary = {
-        "k90_ratio": k90[hi] / k90[lo] if math.isfinite(k90[lo]) else (
-            0.0 if math.isfinite(k90[hi]) else math.nan),
-        "k20_spread": max(k20s) / min(k20s),
+        "k90_ratio": _k_ratio(k90[hi], k90[lo]),
+        "k20_spread": _k_ratio(max(k20s), min(k20s)),
         "std_ratio": (res[hi]["cells"][p.k_mid]["std"] / res[lo]["cells"][p.k_mid]["std"]
                       if res[lo]["cells"][p.k_mid]["std"] > 0 else math.nan),
         "fixed_lr_inversion": (res[lo]["cells"][p.k_mid]["by_lr"][p.fixed_lr]
                                - res[hi]["cells"][p.k_mid]["by_lr"][p.fixed_lr]),
-        "best_lr_ratio": (res[hi]["cells"][p.k_mid]["lr_star"]
-                          / res[lo]["cells"][p.k_mid]["lr_star"]),
+        "lr_ratio": (res[hi]["cells"][p.k_mid]["lr_used"]
+                     / res[lo]["cells"][p.k_mid]["lr_used"]),
         "width_ratio": hi / lo,
         "tuned_gap_kmax": abs(res[hi]["cells"][ks[-1]]["acc"] - res[lo]["cells"][ks[-1]]["acc"]),
     }
@@ -243,6 +315,13 @@ def run(p: ApetParams, ctx: RunContext) -> Iterator[Metric | Note | Table]:
         f"{n} {v:.3g}" for n, v in summary.items()))
 
 
+def _k_ratio(k_hi: float, k_lo: float) -> float:
+    """k90(widest) / k90(narrowest); a k never reached (NaN) counts as infinite."""
+    hi = k_hi if math.isfinite(k_hi) else math.inf
+    lo = k_lo if math.isfinite(k_lo) else math.inf
+    return math.nan if math.isinf(hi) and math.isinf(lo) else hi / lo
+
+
 def _last(history: History, name: str) -> float:
     return history.last(name) if name in history else math.nan
 
@@ -254,7 +333,8 @@ def check(history: History, p: ApetParams) -> Verdict:
         Criterion.at_most(K20, _last(history, "k20_spread"), 4.0),
         Criterion.at_least(INVERSION, _last(history, "fixed_lr_inversion"), 0.2,
                            tier="mechanism"),
-        Criterion.at_least(LR_RATIO, _last(history, "best_lr_ratio"),
+        Criterion.at_most(SPREAD, _last(history, "std_ratio"), 1.0),
+        Criterion.at_least(LR_RATIO, _last(history, "lr_ratio"),
                            0.75 * math.sqrt(_last(history, "width_ratio")), tier="mechanism"),
         Criterion.at_most(GAP, _last(history, "tuned_gap_kmax"), 0.05, tier="mechanism"),
     ]
@@ -277,14 +357,29 @@ SCENARIO = Scenario(
         Panel("target accuracy vs step (val-best lr) per (w, k)", series=("acc_w*",),
               x="adapt_step", xlabel="adaptation step", ylabel="test accuracy"),
     ),
-    presets={"quick": {"n_masks": 2, "lrs": "0.1,0.3,1,3", "ft_lrs": "0.01", "steps": 100,
-                       "n_adapt": 500}},
+    presets={"quick": {"n_masks": 2, "lrs": "0.1,0.5,3", "ft_lrs": "0.01", "steps": 80,
+                       "n_adapt": 400, "eval_every": 20}},
     watch=("loss",),
     key_metric="k90_ratio",
     total_steps=total_steps,
     uses_torch=True,
     notes=__doc__ or "",
-    paper_reports="TODO",
-    paper_rows=(),
+    paper_reports="On T5/BERT-family PLMs across many tasks, randomly placed trainable "
+                  "parameters (APET) match designed PET methods as the model grows, the "
+                  "number of tunable parameters needed to reach full fine-tuning shrinks "
+                  "with scale, and about the same number of tunable parameters is needed "
+                  "to exceed random-guess performance whatever the task or PET method "
+                  "(no numbers in the spec).",
+    paper_rows=(
+        PaperRow("k to reach ~full-FT performance: larger / smaller model", "< 1, shrinks "
+                 "with scale (no number in the spec; spec threshold <= 0.5)", "ratio",
+                 "scaling figures (per the spec)", K90),
+        PaperRow("k to exceed random guess: spread across models / tasks",
+                 "about the same (no number in the spec; spec threshold <= 4x)", "ratio",
+                 "threshold-to-beat-random finding (per the spec)", K20),
+        PaperRow("spread across random positions: larger / smaller model",
+                 "smaller with scale (not reported as a number)", "ratio",
+                 "per the spec", SPREAD),
+    ),
     status="does not reproduce",
 )

@@ -24,8 +24,8 @@ Full fine-tuning: every backbone weight and bias, head frozen, Adam.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
 import warnings
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -139,11 +139,12 @@ def random_entries(rng: np.random.Generator, shape: tuple[int, int], k: int
 @dataclass
 class SparseLastLayer:
     """M models over one frozen backbone, model m training the entries (rows_m, cols_m)
-    of the last hidden layer's weight W (W2, or W1 at depth 1) with Adam at lr_m. The entries of all models form one sparse (w M) x w matrix
-    in CSR order (row i * M + m, column j: unit-major, so that a dense (w, M N) block
-    holds every model's hidden layer and the frozen head is one matrix product), whose values are the flat vector `delta`:
-    the forward pass is one sparse-dense product and the gradient one sampled
-    dense-dense product (SDDMM), both costing E N for E entries and N examples."""
+    of the last hidden layer's weight W (W2, or W1 at depth 1) with Adam at lr_m. The
+    entries of all models form one sparse (w M) x d matrix in CSR order (row i * M + m,
+    column j: unit-major, so that a dense (w, M N) block holds every model's hidden layer
+    and the frozen head is one matrix product), whose values are the flat vector `delta`:
+    the forward pass is one sparse-dense product and the gradient one sampled dense-dense
+    product (SDDMM), both costing E N for E entries and N examples."""
 
     P: Mapping[str, torch.Tensor]
     crow: torch.Tensor  # (M w + 1,) CSR row pointers
