@@ -539,4 +539,15 @@ BUILTIN: tuple[ScenarioMeta, ...] = (
               "(a dense guide blended in, its weight decaying 1 -> 0) lowers the low-rank "
               "network's loss at equal steps.",
     ),
+    ScenarioMeta(
+        id='arbitrary-few-params-apet',
+        title='Arbitrary few parameters (APET): random sparse tuning vs scale',
+        theme='fine-tuning',
+        paper=Paper(title='Arbitrary Few Parameters are Good Enough for Adapting Large-scale '
+                          'Pre-trained Language Models',
+                    authors='Su et al.', year=2023, arxiv='2306.02320'),
+        claim='With scale, a random arbitrary subset of tunable parameters performs like a '
+              'designed PET, and fewer tunable parameters are needed to match full '
+              'fine-tuning.',
+    ),
 )
