@@ -43,14 +43,14 @@ def _ints(text: str) -> list[int]:
 
 @dataclass(frozen=True)
 class StepLawParams(Params):
-    widths: str = param("16,64,256", help="student hidden widths w (comma-separated, "
+    widths: str = param("16,32,64,128", help="student hidden widths w (comma-separated, "
                                           "increasing; N = 16w + w^2 + 4w + 1)")
-    data: str = param("2048,8192", help="data sizes D, samples seen (comma-separated, "
+    data: str = param("1024,4096,16384", help="data sizes D, samples seen (comma-separated, "
                                         "increasing, multiples of every batch)")
-    batches: str = param("16,64", help="batch sizes B (comma-separated, increasing)")
-    lr_lo: float = param(-12.0, range=(-20.0, 0.0), help="log2 of the smallest peak lr")
+    batches: str = param("4,16,64", help="batch sizes B (comma-separated, increasing)")
+    lr_lo: float = param(-13.0, range=(-20.0, 0.0), help="log2 of the smallest peak lr")
     lr_hi: float = param(-1.0, range=(-10.0, 2.0), help="log2 of the largest peak lr")
-    n_lr: int = param(8, range=(4, 16), help="learning rates, evenly spaced in log2")
+    n_lr: int = param(10, range=(4, 16), help="learning rates, evenly spaced in log2")
     lr_scaling: str = param("sp", choices=("sp", "mup"),
                             help="sp: one lr for all weights; mup (the control): hidden and "
                                  "output matrices' lr x 16 / w, the muP rule under which "
@@ -150,8 +150,17 @@ def run(p: StepLawParams, ctx: RunContext) -> Iterator[Metric | Note | Table]:
 
 def analyse(curves: dict[tuple[int, int, int], list[float]], log2_lrs: list[float],
             widths: list[int], Ds: list[int], Bs: list[int], d: int) -> dict:
-    """Optimum per cell, the Step-Law fits on every (N, D) but the held-out corner (largest
-    N, largest D), and the held-out evaluation. Pure numpy on the finished grid."""
+    """Optima, the fits on every (N, D) but the held-out corner (largest N, largest D),
+    and the held-out evaluation. Pure numpy on the finished grid.
+
+    Two lr laws are fitted. The paper's form, log eta* = a + b log N + c log D, on the
+    optimum of each (N, D) over lr AND batch (eta* read at the best batch); and the same
+    law with the batch as a regressor, + e log B, on the optimum of every (N, D, B) cell
+    (it reduces to the paper's form at B = B*(D), and uses every curve of the grid, not
+    one per (N, D): the batch axis is a plateau whose argmin is mostly noise). The
+    batch law is the paper's log B* = a' + c' log D. The law's configuration at the
+    held-out corner: B from the B* law (the nearest grid batch in log), lr from the
+    B-aware law at that B; its loss is read off that cell's lr curve."""
     import numpy as np
 
     from paramlab.engines.nn import hparam_grid as hg
@@ -163,45 +172,52 @@ def analyse(curves: dict[tuple[int, int, int], list[float]], log2_lrs: list[floa
         lo = min(losses)
         u_ok.append(0 < i < len(losses) - 1 and losses[0] >= 1.3 * lo
                     and losses[-1] >= 1.3 * lo)
+    cell_eta = {k: hg.log_optimum(log2_lrs, c)[0] for k, c in curves.items()}
     optima = {}
     for w in widths:
         for D in Ds:
             best_B = min(Bs, key=lambda B: min(curves[(w, D, B)]))
-            lr2, _ = hg.log_optimum(log2_lrs, curves[(w, D, best_B)])
-            # B*: the same parabola on the best-over-lr loss against log2 B
+            # B*: the lr optimum's parabola, on the best-over-lr loss against log2 B
             b2 = (hg.log_optimum([math.log2(B) for B in Bs],
                                  [min(curves[(w, D, B)]) for B in Bs])[0]
                   if len(Bs) >= 3 else math.log2(best_B))
-            optima[(w, D)] = {"log2_eta": lr2, "B": best_B, "log2_B": b2,
-                              "loss": min(curves[(w, D, best_B)])}
+            optima[(w, D)] = {"log2_eta": cell_eta[(w, D, best_B)], "B": best_B,
+                              "log2_B": b2, "loss": min(curves[(w, D, best_B)])}
     held = (widths[-1], Ds[-1])
-    fit_keys = [k for k in optima if k != held]
-    N = np.array([hg.n_params(d, w) for w, _ in fit_keys], dtype=float)
-    Dv = np.array([D for _, D in fit_keys], dtype=float)
-    eta = np.array([2.0 ** optima[k]["log2_eta"] for k in fit_keys])
-    Bst = np.array([2.0 ** optima[k]["log2_B"] for k in fit_keys])
-    law = scaling.log_linear([N, Dv], eta)
-    blind = scaling.log_linear([Dv], eta)
-    b_law = scaling.log_linear([Dv], Bst)
-    Nh, Dh = float(hg.n_params(d, held[0])), float(held[1])
-    for (w, D), o in optima.items():
-        o["log2_eta_law"] = float(np.log2(law.predict(hg.n_params(d, w), D)))
-    # the law's configuration at the held-out corner: B from the B* law (nearest grid
-    # batch in log), lr from the lr law; its loss read off that cell's lr curve
+    Nof = lambda w: float(hg.n_params(d, w))  # noqa: E731
+    keys = [k for k in optima if k != held]
+    N, Dv = np.array([Nof(w) for w, _ in keys]), np.array([D for _, D in keys], float)
+    paper = scaling.log_linear([N, Dv], np.array([2.0 ** optima[k]["log2_eta"]
+                                                   for k in keys]))
+    b_law = scaling.log_linear([Dv], np.array([2.0 ** optima[k]["log2_B"] for k in keys]))
+    cells = [k for k in curves if k[:2] != held]
+    Nc = np.array([Nof(w) for w, _, _ in cells])
+    Dc = np.array([D for _, D, _ in cells], float)
+    Bc = np.array([B for _, _, B in cells], float)
+    eta_c = np.array([2.0 ** cell_eta[k] for k in cells])
+    with_b = len(Bs) > 1
+    law = scaling.log_linear([Nc, Dc, Bc] if with_b else [Nc, Dc], eta_c)
+    blind = scaling.log_linear([Dc, Bc] if with_b else [Dc], eta_c)
+    Nh, Dh = Nof(held[0]), float(held[1])
     B_hat = min(Bs, key=lambda B: abs(math.log(B) - math.log(float(b_law.predict(Dh)))))
     best = optima[held]["loss"]
 
     def regret(lr2: float) -> float:
         return hg.loss_at(log2_lrs, curves[(held[0], held[1], B_hat)], lr2) / best - 1
 
-    lr2_hat = float(np.log2(law.predict(Nh, Dh)))
-    lr2_blind = float(np.log2(blind.predict(Dh)))
+    lr2_hat = float(np.log2(law.predict(Nh, Dh, B_hat) if with_b else law.predict(Nh, Dh)))
+    lr2_blind = float(np.log2(blind.predict(Dh, B_hat) if with_b else blind.predict(Dh)))
+    lr2_paper = float(np.log2(paper.predict(Nh, Dh)))
+    for (w, D), o in optima.items():
+        o["log2_eta_law"] = float(np.log2(paper.predict(Nof(w), D)))
     summary = {
         "u_share": float(np.mean(u_ok)),
-        "b_N": law["b1"], "c_D": law["b2"], "bD": b_law["b1"],
+        "b_N": law["b1"], "c_D_fixedB": law["b2"], "e_B": law["b3"] if with_b else math.nan,
+        "b_N_paper": paper["b1"], "c_D": paper["b2"], "bD": b_law["b1"],
         "regret": regret(lr2_hat), "regret_blind": regret(lr2_blind),
+        "regret_paper_form": regret(lr2_paper),
         "fit_rmse_oct": law.rmse_log / math.log(2),
-        "held_log2_eta_pred": lr2_hat, "held_log2_eta_star": optima[held]["log2_eta"],
+        "held_log2_eta_pred": lr2_hat, "held_log2_eta_star": cell_eta[(*held, B_hat)],
         "held_B_pred": float(B_hat), "held_B_star": float(optima[held]["B"]),
     }
     return {"optima": optima, "summary": summary}
@@ -241,8 +257,8 @@ SCENARIO = Scenario(
               xlabel="log2 D", ylabel="log2 eta*"),
         Panel("best loss over lr, (N, D) x batch", kind="bars", table=TABLE),
     ),
-    presets={"quick": {"widths": "16,64", "data": "1024,4096", "batches": "32",
-                       "n_lr": 7}},
+    presets={"quick": {"data": "1024,2048,4096", "batches": "32", "n_lr": 9,
+                       "replicates": 2}},
     watch=("best_loss",),
     key_metric="run_loss",
     total_steps=lambda p: total_steps(p) - 1,

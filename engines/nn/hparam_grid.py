@@ -15,9 +15,10 @@ curve of a cell has no noise from init or data order, only from the lr itself).
 
 Optimizer: AdamW (decoupled weight decay, as torch.optim.AdamW) with a peak lr per model,
 linear warm-up over `warmup` of the steps, cosine decay to `final` x peak. `lr_scaling`
-'mup' multiplies the lr of the hidden and output weight matrices by base_width / w (the
-muP rule for Adam, Yang et al. 2022: hidden and output updates shrink as 1/fan_in), the
-transfer rule under which the optimal lr should stop moving with width.
+'mup' is muP for Adam (Yang et al. 2022, Table 3) relative to `base_width`: the lr of the
+hidden and output weight matrices x base_width / w (updates shrink as 1/fan_in) and the
+output layer's init x sqrt(base_width / w) (variance 1/fan_in^2); input weights and biases
+as in SP. It is the transfer rule under which the optimal lr stops moving with width.
 
 `log_optimum` locates the optimum of a loss-vs-log2(lr) curve by a parabola through the
 grid minimum and its two neighbours (vertex clipped to their span), the smoothing the
@@ -72,9 +73,10 @@ class StackedMLP(torch.nn.Module):
     small-batch programs: per-op overhead, not arithmetic, sets their cost)."""
 
     def __init__(self, k: int, d: int, width: int, generator: torch.Generator,
-                 inits: int = 1) -> None:
+                 inits: int = 1, out_scale: float = 1.0) -> None:
         """k models; `inits` independent initialisations, model i gets init i // (k //
-        inits) (consecutive blocks share one init)."""
+        inits) (consecutive blocks share one init); `out_scale` multiplies the output
+        layer's initial weights (muP: sqrt(base_width / width))."""
         super().__init__()
         if k % inits:
             raise ValueError(f"inits: must divide k ({k}), got {inits}")
@@ -89,9 +91,10 @@ class StackedMLP(torch.nn.Module):
         rows = []
         for _ in range(inits):
             parts = []
-            for _, a, b in self.shapes:
+            for i, (_, a, b) in enumerate(self.shapes):
                 bound = a ** -0.5
-                parts.append((torch.rand(a * b, generator=generator) * 2 - 1) * bound)
+                scale = out_scale if i == len(self.shapes) - 1 else 1.0
+                parts.append((torch.rand(a * b, generator=generator) * 2 - 1) * bound * scale)
                 parts.append((torch.rand(b, generator=generator) * 2 - 1) * bound)
             rows.append(torch.cat(parts).expand(k // inits, off))
         self.theta = torch.nn.Parameter(torch.cat(rows).clone())
@@ -158,7 +161,8 @@ def train_cell(teacher: TanhTeacher, width: int, D: int, B: int, lrs: Sequence[f
     R, n_lr = replicates, len(lrs)
     K = R * n_lr
     steps = max(1, D // B)
-    model = StackedMLP(K, teacher.d, width, generator, inits=R).to(device)
+    out_scale = (base_width / width) ** 0.5 if lr_scaling == "mup" else 1.0
+    model = StackedMLP(K, teacher.d, width, generator, inits=R, out_scale=out_scale).to(device)
     theta = model.theta
     mult = torch.ones(1, theta.shape[1], device=device)
     if lr_scaling == "mup":  # hidden and output matrices: lr x base_width / width
