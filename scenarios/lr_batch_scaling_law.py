@@ -99,7 +99,6 @@ def total_steps(p: StepLawParams) -> int:
 
 def run(p: StepLawParams, ctx: RunContext) -> Iterator[Metric | Note | Table]:
     import numpy as np
-    import torch
 
     from paramlab.engines.nn import hparam_grid as hg
     from paramlab.engines.nn import torch_train as tt
