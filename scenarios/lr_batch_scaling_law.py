@@ -19,9 +19,10 @@ program ((K, P) flat parameters, batched matmuls, the backward pass by hand: tes
 against autograd, and each stacked run against torch.optim.AdamW on a lone copy); all the
 lrs of a cell share init and data, so a cell's loss-vs-lr curve has no noise from them.
 
-Grids. default: w {16, 32, 64, 128} x D {1024, 4096, 16384} x B {4, 16, 64} x 10 lrs
-2^-13 .. 2^-1 (360 runs). quick: w {16, 32, 64, 128} x D {1024, 2048, 4096} x B {32} x 9
-lrs, 3 inits per run (the batch law needs >= 2 batches; quick measures the lr law only).
+Grids. default: w {16, 32, 64, 128} x D {1024, 4096, 16384} x B {8, 32, 128} x 9 lrs
+2^-12 .. 2^0 (1.5 octaves apart; 324 runs, 36 stacked programs). quick: w {16, 32, 64,
+128} x D {1024, 2048, 4096} x B {32} x the same 9 lrs, 3 inits per run (108 runs x 3; one
+batch, so quick measures the lr law only: the batch law needs >= 2 batches).
 
 Measurement (scenario `analyse`). eta* of a curve: the vertex of the parabola in log loss
 through the grid minimum and its neighbours (the spec's smoothing; tested). B* of an
@@ -100,10 +101,10 @@ class StepLawParams(Params):
                                           "increasing; N = 16w + w^2 + 4w + 1)")
     data: str = param("1024,4096,16384", help="data sizes D, samples seen (comma-separated, "
                                         "increasing, multiples of every batch)")
-    batches: str = param("4,16,64", help="batch sizes B (comma-separated, increasing)")
-    lr_lo: float = param(-13.0, range=(-20.0, 0.0), help="log2 of the smallest peak lr")
-    lr_hi: float = param(-1.0, range=(-10.0, 2.0), help="log2 of the largest peak lr")
-    n_lr: int = param(10, range=(4, 16), help="learning rates, evenly spaced in log2")
+    batches: str = param("8,32,128", help="batch sizes B (comma-separated, increasing)")
+    lr_lo: float = param(-12.0, range=(-20.0, 0.0), help="log2 of the smallest peak lr")
+    lr_hi: float = param(0.0, range=(-10.0, 2.0), help="log2 of the largest peak lr")
+    n_lr: int = param(9, range=(4, 16), help="learning rates, evenly spaced in log2")
     lr_scaling: str = param("sp", choices=("sp", "mup"),
                             help="sp: one lr for all weights; mup (the control): hidden and "
                                  "output matrices' lr x 16 / w, the muP rule under which "
@@ -313,7 +314,7 @@ SCENARIO = Scenario(
               xlabel="log2 D", ylabel="log2 eta*"),
         Panel("best loss over lr, (N, D) x batch", kind="bars", table=TABLE),
     ),
-    presets={"quick": {"data": "1024,2048,4096", "batches": "32", "n_lr": 9,
+    presets={"quick": {"data": "1024,2048,4096", "batches": "32",
                        "replicates": 3}},
     watch=("best_loss",),
     key_metric="run_loss",
