@@ -116,7 +116,7 @@ class StepLawParams(Params):
     beta2: float = param(0.95, range=(0.5, 0.9999), help="Adam beta2 (beta1 0.9)")
     final_lr: float = param(0.1, range=(0.0, 1.0),
                             help="cosine decays the lr to this fraction of the peak")
-    replicates: int = param(1, range=(1, 8),
+    replicates: int = param(2, range=(1, 8),
                             help="inits (each with its own data) per run; losses averaged")
     n_test: int = param(4096, range=(256, 65536), log=True, help="test inputs")
 
