@@ -53,14 +53,26 @@ Control (tests/test_lr_batch_scaling_law.py): `lr_scaling = mup` trains with muP
 (hidden and output lr x 16/w, output init x sqrt(16/w)), the transfer rule under which
 the optimum should stop moving with width: the N exponent falls to about 0 and fails.
 
-Results, seeds 0-19 (bench_results, one thread, on a 2-core box shared with 5-6 other
-jobs: the wall times are 3-5x the uncontended ones, about 2.5 s quick / 20 s default):
+Results, seeds 0-19 (bench_results, one thread, on a 2-core box at load 7-8 from other
+jobs; uncontended times were not measured: single cells ran 3-5x faster before the load):
   quick    PASS 20/20, median 9.7 s per seed under load. U-shape 12/12 cells on every
            seed; b -0.49..-0.26 (median -0.37); held-out regret 0.01-2.6% (median
            0.8%); paper-form c -0.21..+0.31 (median -0.03, >= 0 on 8/20); the law
            ignoring N does worse at the corner on 14/20 (median regret 2.5%); fit
            residual 0.15-0.56 octave.
-DEFAULT_RESULTS
+  default  UNSTABLE 17/20 PASS (seeds 10, 11, 12 fail the held-out regret: 7.3%, 8.1%,
+           5.2%), median 88 s per seed under that load (over the 60 s budget there;
+           a single seed took 34-45 s with 1 init at load ~4). U-shape 36/36 cells on
+           every seed; b -0.42..-0.29 (median -0.37); regret 0.2-8.1% (median 1.2%);
+           the law ignoring N: regret 3.4-24.7% (median 9.8%), worse than the full
+           law on 19/20. Paper form: b -0.42..-0.05 (<= -0.2 on 15/20), c -0.43..-0.06
+           (median -0.26, >= 0 on 0/20). Fixed-batch D exponent -0.20..-0.06; batch
+           exponent e +0.21..+0.40 (median +0.33); B* exponent in D -0.07..+0.36
+           (median +0.13, >= 0 on 15/20); fit residual 0.51-0.83 octave.
+  NOT STABLE: the default's held-out criterion fails on 3/20. The per-cell eta* is
+  noisy (0.5-0.8 octave residual with 2 inits, vs 0.15-0.56 in quick with 3), and the
+  corner's prediction inherits it; the next step is 3-4 inits per run in default (1.5-2x
+  its CPU) or a finer lr grid near the optimum, which this session had no time to run.
 
 What reproduces: the U-shaped (convex) loss in lr in every cell with a plateau of a few
 grid points; eta* falling with model size, b about -0.35 (paper -0.71), robustly (muP
