@@ -550,4 +550,15 @@ BUILTIN: tuple[ScenarioMeta, ...] = (
               'designed PET, and fewer tunable parameters are needed to match full '
               'fine-tuning.',
     ),
+    ScenarioMeta(
+        id='lr-batch-scaling-law',
+        title='Step Law: optimal learning rate and batch size scale with model and data size',
+        theme='scaling',
+        paper=Paper(title='Predictable Scale: Part I -- Optimal Hyperparameter Scaling Law '
+                          'in Large Language Model Pretraining',
+                    authors='Li et al.', year=2025, arxiv='2503.04715'),
+        claim='The loss over (lr, batch) is convex with a broad plateau; the optimal lr '
+              'follows a power law eta* = 1.79 N^-0.713 D^0.307 and B* = 0.58 D^0.571, and '
+              'the fitted law lands near the grid optimum.',
+    ),
 )
