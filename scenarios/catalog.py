@@ -501,4 +501,14 @@ BUILTIN: tuple[ScenarioMeta, ...] = (
               'translates offline designs to high-scoring ones and beats surrogate gradient '
               'ascent',
     ),
+    ScenarioMeta(
+        id='widenet-shared-moe',
+        title='WideNet: share the block across depth, widen its FFN into experts',
+        theme='scaling',
+        paper=Paper(title='Go Wider Instead of Deeper',
+                    authors='Xue, Shi, Wei, Lou, Liu, You', year=2022, arxiv='2107.11817'),
+        claim='A transformer block shared across depth with a mixture-of-experts FFN and '
+              'per-layer LayerNorms matches the unshared model (ViT) with far fewer '
+              'parameters and beats plain sharing (ALBERT)',
+    ),
 )
