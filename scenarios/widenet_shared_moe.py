@@ -1,7 +1,63 @@
 """WideNet: share the transformer block across depth, widen its FFN into a mixture of experts
 (Xue, Shi, Wei, Lou, Liu, You 2022, "Go Wider Instead of Deeper", arXiv 2107.11817).
 
-CALIBRATION NOTES TO BE FILLED.
+The claim: sharing one transformer block across depth (as ALBERT does) costs capacity; make
+the shared FFN a mixture of experts (4 experts, top-2, Switch-style load-balance loss) and
+keep one pair of LayerNorms per layer, and the shared model matches or beats the unshared
+one (ViT) with far fewer trainable parameters and beats plain sharing (ALBERT).
+
+The toy world (engines/lm/widenet.py; the spec's "FFN capacity is the bottleneck" redesign):
+a pre-LN transformer encoder, d = 16, 2 heads, depth L = 5, CLS readout, reads two keys
+(an "A" key of `keys`, a "B" key of `keys`, in random order; seq_len > 2 adds random
+distractors at random positions) and must output table[a, b], a random class of 10 fixed
+per seed: keys^2 associations that the embeddings cannot store, only the FFNs. Variants,
+trained side by side on the same stream of freshly drawn sequences, from the same init
+stream: vit (5 independent blocks), albert (one block, LNs included, repeated 5 times),
+widenet (shared attention + shared 4-expert top-2 MoE-FFN + per-layer LNs; balance loss
+0.01). AdamW (wd 0), OneCycle to peak `lr`, test = 2000 fresh sequences (same table).
+The MoE runs every expert and mixes with the top-2 weights ("dense"; the same function
+and gradients as gathering each expert's tokens, tested; at d = 16 the gather is slower).
+
+Claim check (thresholds from the spec's re-calibration, fixed before these runs):
+  paper      acc(widenet) - acc(vit) >= -0.01            (matches the unshared model ...)
+  paper      params(widenet) / params(vit) <= 0.7         (... with far fewer parameters)
+  paper      acc(widenet) - acc(albert) >= 0.01           (beats plain sharing)
+  mechanism  least-used expert's top-1 share >= 0.05      (the experts are all used)
+Control (tests): widenet with 1 expert and shared LNs is ALBERT (same shapes, same init,
+same stream: the same weights) and fails the third criterion with a margin of exactly 0.
+
+Worlds tried (this engine; accuracies vit / albert / widenet; CPU seconds per seed for the
+three variants on the shared, loaded 2-core box; the spec's own 576- and 1024-pair numbers,
+400 steps x 256 at d = 32, seq_len 8, were not repeated):
+  W1 d 16, seq_len 6 (4 distractors), keys 12 (144 pairs), batch 64, 150 steps, lr 5e-3,
+     seeds 0-2: .20-.28 / .12-.27 / .14-.23 (nothing learns; 8-10 s).
+  W2 d 16, seq_len 4, keys 12, batch 256, 100 steps, lr 1e-2, seed 0: .484 / .309 / .339
+     (10 s): retrieval among distractors costs most of the budget.
+  W3 d 16, seq_len 2 (keys only), keys 12, batch 512, 200 steps, lr 1e-2, seed 0:
+     .741 / .985 / .988 (21 s): the table fits one shared FFN: no gap to albert.
+  W4 as W3 with keys 16 (256 pairs), seeds 0-2: .858 / .775 / .993 PASS; .861 / .778 / .774
+     FAIL; .879 / .507 / .811 FAIL (16-20 s).
+  W5 as W4 at batch 256 (51k sequences), seeds 0-2: .561 / .370 / .836; .660 / .617 / .530;
+     .676 / .333 / .578 (11-13 s): 1/3 PASS.
+  W6 as W4 with keys 16, batch 256, 100 steps (quick-sized), seeds 0-2: .285 / .248 / .451;
+     .434 / .366 / .442; .386 / .208 / .171 (6 s): 2/3 PASS, all far from converged.
+  W7 (shipped default) keys 16, d 16, seq_len 2, batch 512, 200 steps, lr 3e-3 (the spec's
+     peak lr), seeds 0-2: .663 / .682 / .868 PASS; .860 / .546 / .644 FAIL; .819 / .300 /
+     .575 FAIL (17-21 s).
+  W8 (shipped quick) W7 at batch 256, 80 steps, seeds 0-2: .292 / .284 / .387 PASS;
+     .344 / .298 / .368 PASS; .317 / .301 / .302 FAIL (5-6 s): barely past chance (0.1).
+What the budget allows and what it does not: on 3 seeds widenet beats albert in every
+world where the table overflows one shared FFN (W4-W7: +0.10 to +0.47 except W4 seed 1,
+-0.004), with 0.64x vit's parameters - the paper's "wider beats plain sharing" half. But
+no world within the budget (about 100k training sequences, 200 steps) trains the models to
+convergence: the spec's runs that did (400 x 256 sequences at d = 32, 150 s per seed) are
+3-5x over the default's budget, and under-trained, the ranking of widenet against vit
+flips from seed to seed (W4, W7: 1/3 PASS), so the "matches ViT" half is not shown here.
+Seeds 0-19 pass rates for quick and default: see scenarios/results.json (bench run with
+this code). The verdict is NOT stable at this budget (3-seed pass rates 1/3 default, 2/3
+quick): an honest "did not reproduce within the budget", not a tuned threshold.
+Not tested: the LN ablation (shared_indivln is available as a variant; the spec found it
+equal to albert, i.e. the paper's LN ablation did not reproduce), vit_moe, the CUDA path.
 """
 
 from __future__ import annotations
@@ -39,30 +95,35 @@ def _variants(text: str) -> list[str]:
 
 @dataclass(frozen=True)
 class WideNetParams(Params):
-    keys: int = param(26, range=(4, 64),
+    keys: int = param(16, range=(4, 64),
                       help="A keys = B keys: the table to store has keys^2 pairs")
-    seq_len: int = param(8, range=(3, 32), help="tokens per sequence (2 keys + distractors)")
+    seq_len: int = param(2, range=(2, 32),
+                         help="tokens per sequence: the 2 keys, in random order, + distractors")
     n_distract: int = param(32, range=(4, 256), help="distractor tokens")
     n_classes: int = param(10, range=(2, 50), help="classes of the random pair table")
-    d_model: int = param(32, range=(8, 128), log=True, help="model width")
-    heads: int = param(4, range=(1, 8), help="attention heads")
+    d_model: int = param(16, range=(8, 128), log=True, help="model width")
+    heads: int = param(2, range=(1, 8), help="attention heads")
     layers: int = param(5, range=(1, 12), help="depth L (layers, or repeats of the shared block)")
     n_experts: int = param(4, range=(1, 8), help="WideNet's experts")
     top_k: int = param(2, range=(1, 2), help="experts per token")
     widenet_ln: str = param("individual", choices=("individual", "shared"),
                             help="WideNet's LayerNorms: one pair per layer (the paper) or "
                                  "shared like the rest of the block")
+    moe_compute: str = param("dense", choices=("dense", "sparse"),
+                             help="run every expert on every token and mix with the top-k "
+                                  "weights (faster at toy width), or gather each expert's "
+                                  "tokens (the same function)")
     balance: float = param(0.01, range=(0.0, 0.1), help="weight of the load-balance loss")
-    steps: int = param(400, range=(10, 5000), log=True, help="AdamW steps")
-    batch: int = param(256, range=(16, 2048), log=True,
+    steps: int = param(200, range=(10, 5000), log=True, help="AdamW steps")
+    batch: int = param(512, range=(16, 2048), log=True,
                        help="fresh sequences per step (the same stream for every variant)")
     lr: float = param(3e-3, range=(1e-4, 3e-2), log=True, help="peak (OneCycle) learning rate")
-    n_test: int = param(4000, range=(500, 20000), log=True,
+    n_test: int = param(2000, range=(500, 20000), log=True,
                         help="test sequences (same table, new positions and distractors)")
     variants: str = param("vit,albert,widenet",
                           help="variants trained side by side (comma-separated; vit, albert "
                                "and widenet are checked; shared_indivln is the LN ablation)")
-    evals: int = param(8, range=(1, 50), help="test evaluations over the run")
+    evals: int = param(4, range=(1, 50), help="test evaluations over the run")
 
     def check_consistency(self) -> list[str]:
         out = []
@@ -100,7 +161,8 @@ def run(p: WideNetParams, ctx: RunContext) -> Iterator[Metric | Note | Table]:
     Xt, yt = (t.to(dev) for t in task.sample(table, p.n_test, g_task))
     names = _variants(p.variants)
     size = dict(vocab=task.vocab, seq_len=p.seq_len, n_classes=p.n_classes, d_model=p.d_model,
-                heads=p.heads, layers=p.layers, n_experts=p.n_experts, top_k=p.top_k)
+                heads=p.heads, layers=p.layers, n_experts=p.n_experts, top_k=p.top_k,
+                dense_moe=p.moe_compute == "dense")
     models, opts, scheds = {}, {}, {}
     for v in names:
         arch = "widenet_sharedln" if v == "widenet" and p.widenet_ln == "shared" else v
@@ -202,7 +264,7 @@ SCENARIO = Scenario(
         Panel("WideNet expert usage per layer", kind="bars",
               table="widenet expert usage (top-1 share of test tokens)"),
     ),
-    presets={"quick": {"steps": 150}},
+    presets={"quick": {"steps": 80, "batch": 256}},
     watch=("loss_vit", "loss_widenet"),
     key_metric="acc_widenet",
     total_steps=total_steps,
@@ -221,5 +283,5 @@ SCENARIO = Scenario(
         PaperRow("acc(WideNet) - acc(ALBERT)", "+1.8 (GLUE/SQuAD average)", "points",
                  "Table 2, NLP", VS_ALBERT),
     ),
-    status="partly",
+    status="does not reproduce",
 )

@@ -74,3 +74,16 @@ def test_key_pair_task_labels_come_from_the_table():
         b = [t - 5 for t in s if 5 <= t < 12]
         assert len(a) == 1 and len(b) == 1
         assert label == table[a[0], b[0]]
+
+
+def test_dense_and_sparse_expert_compute_give_the_same_function_and_gradients():
+    outs, grads = [], []
+    x = torch.randint(0, 40, (8, 6), generator=torch.Generator().manual_seed(4))
+    for dense in (False, True):
+        m = _model("widenet", dense_moe=dense)
+        logits, bal, _ = m(x)
+        (logits.square().sum() + bal).backward()
+        outs.append(logits.detach())
+        grads.append(torch.cat([p.grad.flatten() for p in m.parameters()]))
+    assert torch.allclose(outs[0], outs[1], atol=1e-6)
+    assert torch.allclose(grads[0], grads[1], atol=1e-6)

@@ -52,11 +52,13 @@ class WideNetConfig:
     individual_ln: bool = True
     n_experts: int = 1
     top_k: int = 1
+    dense_moe: bool = False  # compute every expert and mix (same numbers; faster when tiny)
 
     @staticmethod
     def variant(name: str, **kw: object) -> WideNetConfig:
         """The config of a named variant; kw holds the task and size fields (n_experts /
         top_k only matter for widenet)."""
+        kw = dict(kw)
         n_exp = int(kw.pop("n_experts", 4))  # type: ignore[call-overload]
         top_k = int(kw.pop("top_k", 2))  # type: ignore[call-overload]
         if name == "vit":
@@ -97,9 +99,9 @@ class MoE(nn.Module):
     """E experts (d -> 4d -> d, GELU) with top-k softmax gating and no capacity limit.
     E = 1 is an ordinary FFN (gate weight 1, balance loss 1)."""
 
-    def __init__(self, d: int, n_experts: int, top_k: int) -> None:
+    def __init__(self, d: int, n_experts: int, top_k: int, dense: bool = False) -> None:
         super().__init__()
-        self.n_experts, self.top_k = n_experts, top_k
+        self.n_experts, self.top_k, self.dense = n_experts, top_k, dense
         h = 4 * d
         self.w1 = nn.Parameter(torch.empty(n_experts, d, h))
         self.b1 = nn.Parameter(torch.zeros(n_experts, h))
@@ -122,6 +124,16 @@ class MoE(nn.Module):
             out = F.gelu(x @ self.w1[0] + self.b1[0]) @ self.w2[0] + self.b2[0]
             return out.view(shape), x.new_ones(()), x.new_tensor([float(x.shape[0])])
         idx, w, probs = self.gates(x)
+        if self.dense:
+            out = self._mix(x, idx, w)
+        else:
+            out = self._route(x, idx, w)
+        counts = torch.bincount(idx[:, 0], minlength=self.n_experts).to(x.dtype)
+        f = counts / x.shape[0]
+        balance = self.n_experts * (f * probs.mean(0)).sum()
+        return out.view(shape), balance, counts
+
+    def _route(self, x: torch.Tensor, idx: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
         out = torch.zeros_like(x)
         for e in range(self.n_experts):
             tok, slot = (idx == e).nonzero(as_tuple=True)
@@ -129,10 +141,15 @@ class MoE(nn.Module):
                 continue
             h = F.gelu(x[tok] @ self.w1[e] + self.b1[e]) @ self.w2[e] + self.b2[e]
             out.index_add_(0, tok, h * w[tok, slot, None])
-        counts = torch.bincount(idx[:, 0], minlength=self.n_experts).to(x.dtype)
-        f = counts / x.shape[0]
-        balance = self.n_experts * (f * probs.mean(0)).sum()
-        return out.view(shape), balance, counts
+        return out
+
+    def _mix(self, x: torch.Tensor, idx: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+        allh = F.gelu(torch.baddbmm(self.b1[:, None], x.expand(self.n_experts, *x.shape),
+                                    self.w1))
+        allo = torch.baddbmm(self.b2[:, None], allh, self.w2)  # (E, N, d)
+        combine = torch.zeros(x.shape[0], self.n_experts, dtype=x.dtype,
+                              device=x.device).scatter(1, idx, w)
+        return torch.einsum("ne,end->nd", combine, allo)
 
     def dense_reference(self, x: torch.Tensor) -> torch.Tensor:
         """Every expert on every token, combined with the same top-k weights (for tests)."""
@@ -156,7 +173,7 @@ class SharedEncoder(nn.Module):
         self.pos = nn.Parameter(torch.empty(cfg.seq_len + 1, d))
         self.attn = nn.ModuleList(Attention(d, cfg.heads)
                                   for _ in range(1 if cfg.share_attn else L))
-        self.ffn = nn.ModuleList(MoE(d, cfg.n_experts, cfg.top_k)
+        self.ffn = nn.ModuleList(MoE(d, cfg.n_experts, cfg.top_k, cfg.dense_moe)
                                  for _ in range(1 if cfg.share_ffn else L))
         n_ln = L if cfg.individual_ln else 1
         self.ln1 = nn.ModuleList(nn.LayerNorm(d) for _ in range(n_ln))
