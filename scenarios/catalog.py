@@ -561,4 +561,14 @@ BUILTIN: tuple[ScenarioMeta, ...] = (
               'follows a power law eta* = 1.79 N^-0.713 D^0.307 and B* = 0.58 D^0.571, and '
               'the fitted law lands near the grid optimum.',
     ),
+    ScenarioMeta(
+        id='widenet-shared-moe',
+        title='WideNet: share the block across depth, widen its FFN into experts',
+        theme='scaling',
+        paper=Paper(title='Go Wider Instead of Deeper',
+                    authors='Xue, Shi, Wei, Lou, Liu, You', year=2022, arxiv='2107.11817'),
+        claim='A transformer block shared across depth with a mixture-of-experts FFN and '
+              'per-layer LayerNorms matches the unshared model (ViT) with far fewer '
+              'parameters and beats plain sharing (ALBERT)',
+    ),
 )

@@ -1,0 +1,296 @@
+"""WideNet: share the transformer block across depth, widen its FFN into a mixture of experts
+(Xue, Shi, Wei, Lou, Liu, You 2022, "Go Wider Instead of Deeper", arXiv 2107.11817).
+
+The claim: sharing one transformer block across depth (as ALBERT does) costs capacity; make
+the shared FFN a mixture of experts (4 experts, top-2, Switch-style load-balance loss) and
+keep one pair of LayerNorms per layer, and the shared model matches or beats the unshared
+one (ViT) with far fewer trainable parameters and beats plain sharing (ALBERT).
+
+The toy world (engines/lm/widenet.py; the spec's "FFN capacity is the bottleneck" redesign):
+a pre-LN transformer encoder, d = 16, 2 heads, depth L = 5, CLS readout, reads two keys
+(an "A" key of `keys`, a "B" key of `keys`, in random order; seq_len > 2 adds random
+distractors at random positions) and must output table[a, b], a random class of 10 fixed
+per seed: keys^2 associations that the embeddings cannot store, only the FFNs. Variants,
+trained side by side on the same stream of freshly drawn sequences, from the same init
+stream: vit (5 independent blocks), albert (one block, LNs included, repeated 5 times),
+widenet (shared attention + shared 4-expert top-2 MoE-FFN + per-layer LNs; balance loss
+0.01). AdamW (wd 0), OneCycle to peak `lr`, test = 2000 fresh sequences (same table).
+The MoE runs every expert and mixes with the top-2 weights ("dense"; the same function
+and gradients as gathering each expert's tokens, tested; at d = 16 the gather is slower).
+
+Claim check (thresholds from the spec's re-calibration, fixed before these runs):
+  paper      acc(widenet) - acc(vit) >= -0.01            (matches the unshared model ...)
+  paper      params(widenet) / params(vit) <= 0.7         (... with far fewer parameters)
+  paper      acc(widenet) - acc(albert) >= 0.01           (beats plain sharing)
+  mechanism  least-used expert's top-1 share >= 0.05      (the experts are all used)
+Control (tests): widenet with 1 expert and shared LNs is ALBERT (same shapes, same init,
+same stream: the same weights) and fails the third criterion with a margin of exactly 0.
+
+Worlds tried (this engine; accuracies vit / albert / widenet; CPU seconds per seed for the
+three variants on the shared, loaded 2-core box; the spec's own 576- and 1024-pair numbers,
+400 steps x 256 at d = 32, seq_len 8, were not repeated):
+  W1 d 16, seq_len 6 (4 distractors), keys 12 (144 pairs), batch 64, 150 steps, lr 5e-3,
+     seeds 0-2: .20-.28 / .12-.27 / .14-.23 (nothing learns; 8-10 s).
+  W2 d 16, seq_len 4, keys 12, batch 256, 100 steps, lr 1e-2, seed 0: .484 / .309 / .339
+     (10 s): retrieval among distractors costs most of the budget.
+  W3 d 16, seq_len 2 (keys only), keys 12, batch 512, 200 steps, lr 1e-2, seed 0:
+     .741 / .985 / .988 (21 s): the table fits one shared FFN: no gap to albert.
+  W4 as W3 with keys 16 (256 pairs), seeds 0-2: .858 / .775 / .993 PASS; .861 / .778 / .774
+     FAIL; .879 / .507 / .811 FAIL (16-20 s).
+  W5 as W4 at batch 256 (51k sequences), seeds 0-2: .561 / .370 / .836; .660 / .617 / .530;
+     .676 / .333 / .578 (11-13 s): 1/3 PASS.
+  W6 as W4 with keys 16, batch 256, 100 steps (quick-sized), seeds 0-2: .285 / .248 / .451;
+     .434 / .366 / .442; .386 / .208 / .171 (6 s): 2/3 PASS, all far from converged.
+  W7 (shipped default) keys 16, d 16, seq_len 2, batch 512, 200 steps, lr 3e-3 (the spec's
+     peak lr), seeds 0-2: .663 / .682 / .868 PASS; .860 / .546 / .644 FAIL; .819 / .300 /
+     .575 FAIL (17-21 s).
+  W8 (shipped quick) W7 at batch 256, 80 steps, seeds 0-2: .292 / .284 / .387 PASS;
+     .344 / .298 / .368 PASS; .317 / .301 / .302 FAIL (5-6 s): barely past chance (0.1).
+Seeds 0-19 (bench_results, this code; the 3-seed calibration above pointed the other way):
+  default  widenet - vit     19/20 >= -0.01 (-0.019 .. median +0.147 .. +0.518)
+           widenet - albert  10/20 >= +0.01 (-0.233 .. median +0.036 .. +0.327)
+           verdict 10/20 PASS: UNSTABLE
+  quick    widenet - vit     17/20 (-0.073 .. +0.031 .. +0.110)
+           widenet - albert   9/20 (-0.095 .. +0.006 .. +0.069)
+           verdict 9/20 PASS: UNSTABLE
+  both     params ratio 0.637 (20/20); least-used expert share 0.065-0.213 (20/20)
+So at this budget "matches ViT at 0.64x its parameters" holds, but only because ViT is
+under-trained (it learns slowest), and "beats plain sharing (ALBERT)" is a coin flip: no
+world within the budget (about 100k training sequences, 200 steps) trains the models to
+convergence, and under-trained the ranking flips from seed to seed. The spec's converged
+runs (400 x 256 sequences at d = 32, 150 s per seed) are 3-5x over the default's budget.
+The verdict is NOT stable on either preset: an honest "did not reproduce within the
+budget", not a tuned threshold. Open: the calibration script's per-seed numbers differ
+from the bench's on the same seeds (seed 1 default: widenet - vit -0.216 vs +0.315); the
+script used evals=2 against the default 4, so the evaluation schedule may touch the
+training stream; not found yet. Next world to try: fewer pairs at d = 24 with a budget
+that converges all three models.
+Not tested: the LN ablation (shared_indivln is available as a variant; the spec found it
+equal to albert, i.e. the paper's LN ablation did not reproduce), vit_moe, the CUDA path.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from paramlab.scenarios.base import (
+    Criterion,
+    Metric,
+    Note,
+    Panel,
+    PaperRow,
+    Params,
+    RunContext,
+    Scenario,
+    Table,
+    Verdict,
+    param,
+)
+from paramlab.scenarios.history import History
+
+VS_VIT = "acc(widenet) - acc(vit)"
+PARAM_RATIO = "params(widenet) / params(vit)"
+VS_ALBERT = "acc(widenet) - acc(albert)"
+USAGE = "top-1 share of the least-used expert (mean over layers)"
+CHECKED = ("vit", "albert", "widenet")
+OPTIONAL = ("shared_indivln",)
+
+
+def _variants(text: str) -> list[str]:
+    return list(dict.fromkeys(v.strip() for v in text.split(",") if v.strip()))
+
+
+@dataclass(frozen=True)
+class WideNetParams(Params):
+    keys: int = param(16, range=(4, 64),
+                      help="A keys = B keys: the table to store has keys^2 pairs")
+    seq_len: int = param(2, range=(2, 32),
+                         help="tokens per sequence: the 2 keys, in random order, + distractors")
+    n_distract: int = param(32, range=(4, 256), help="distractor tokens")
+    n_classes: int = param(10, range=(2, 50), help="classes of the random pair table")
+    d_model: int = param(16, range=(8, 128), log=True, help="model width")
+    heads: int = param(2, range=(1, 8), help="attention heads")
+    layers: int = param(5, range=(1, 12), help="depth L (layers, or repeats of the shared block)")
+    n_experts: int = param(4, range=(1, 8), help="WideNet's experts")
+    top_k: int = param(2, range=(1, 2), help="experts per token")
+    widenet_ln: str = param("individual", choices=("individual", "shared"),
+                            help="WideNet's LayerNorms: one pair per layer (the paper) or "
+                                 "shared like the rest of the block")
+    moe_compute: str = param("dense", choices=("dense", "sparse"),
+                             help="run every expert on every token and mix with the top-k "
+                                  "weights (faster at toy width), or gather each expert's "
+                                  "tokens (the same function)")
+    balance: float = param(0.01, range=(0.0, 0.1), help="weight of the load-balance loss")
+    steps: int = param(200, range=(10, 5000), log=True, help="AdamW steps")
+    batch: int = param(512, range=(16, 2048), log=True,
+                       help="fresh sequences per step (the same stream for every variant)")
+    lr: float = param(3e-3, range=(1e-4, 3e-2), log=True, help="peak (OneCycle) learning rate")
+    n_test: int = param(2000, range=(500, 20000), log=True,
+                        help="test sequences (same table, new positions and distractors)")
+    variants: str = param("vit,albert,widenet",
+                          help="variants trained side by side (comma-separated; vit, albert "
+                               "and widenet are checked; shared_indivln is the LN ablation)")
+    evals: int = param(4, range=(1, 50), help="test evaluations over the run")
+
+    def check_consistency(self) -> list[str]:
+        out = []
+        vs = _variants(self.variants)
+        bad = [v for v in vs if v not in CHECKED + OPTIONAL]
+        if bad or not set(CHECKED) <= set(vs):
+            out.append(f"variants: expected {', '.join(CHECKED)} (and optionally "
+                       f"{', '.join(OPTIONAL)}), got {self.variants!r}")
+        if self.d_model % self.heads:
+            out.append(f"heads: must divide d_model ({self.d_model}), got {self.heads}")
+        if self.top_k > self.n_experts:
+            out.append(f"top_k: must be <= n_experts ({self.n_experts}), got {self.top_k}")
+        return out
+
+
+def _eval_steps(p: WideNetParams) -> list[int]:
+    return sorted({round(i * p.steps / p.evals) for i in range(p.evals + 1)})
+
+
+def total_steps(p: WideNetParams) -> int:
+    return p.steps + len(_variants(p.variants))  # one summary row per variant after training
+
+
+def run(p: WideNetParams, ctx: RunContext) -> Iterator[Metric | Note | Table]:
+    import torch
+    from torch.nn import functional as F
+
+    from paramlab.engines.lm import widenet as wn
+
+    seeds = [int(s) for s in ctx.rng.integers(0, 2**31 - 1, size=3)]
+    dev = ctx.device
+    task = wn.KeyPairTask(p.keys, p.keys, p.n_distract, p.seq_len, p.n_classes)
+    g_task = torch.Generator().manual_seed(seeds[0])
+    table = task.table(g_task)
+    Xt, yt = (t.to(dev) for t in task.sample(table, p.n_test, g_task))
+    names = _variants(p.variants)
+    size = dict(vocab=task.vocab, seq_len=p.seq_len, n_classes=p.n_classes, d_model=p.d_model,
+                heads=p.heads, layers=p.layers, n_experts=p.n_experts, top_k=p.top_k,
+                dense_moe=p.moe_compute == "dense")
+    models, opts, scheds = {}, {}, {}
+    for v in names:
+        arch = "widenet_sharedln" if v == "widenet" and p.widenet_ln == "shared" else v
+        cfg = wn.WideNetConfig.variant(arch, **size)
+        # every variant starts from the same init stream: a variant with albert's shapes
+        # (widenet with 1 expert and shared LNs) starts from albert's very weights
+        m = wn.init_(wn.SharedEncoder(cfg), torch.Generator().manual_seed(seeds[1])).to(dev)
+        models[v] = m
+        opts[v] = torch.optim.AdamW(m.parameters(), lr=p.lr, weight_decay=0.0)
+        scheds[v] = torch.optim.lr_scheduler.OneCycleLR(opts[v], max_lr=p.lr,
+                                                        total_steps=p.steps)
+    n_params = {v: m.n_params() for v, m in models.items()}
+    yield Note(f"{p.keys}x{p.keys} = {p.keys ** 2} key pairs -> {p.n_classes} classes; "
+               f"sequences of {p.seq_len}; d {p.d_model}, L {p.layers}; params "
+               + ", ".join(f"{v} {n}" for v, n in n_params.items()))
+
+    @torch.no_grad()
+    def evaluate(m: wn.SharedEncoder) -> tuple[float, torch.Tensor]:
+        m.eval()
+        logits, _, counts = m(Xt)
+        m.train()
+        return float((logits.argmax(-1) == yt).float().mean()), counts
+
+    g_data = torch.Generator().manual_seed(seeds[2])
+    evals = set(_eval_steps(p))
+    acc: dict[str, float] = {}
+    usage = None
+    for t in range(p.steps + 1):
+        row: dict[str, float] = {}
+        if t > 0:
+            x, y = (a.to(dev) for a in task.sample(table, p.batch, g_data))
+            for v, m in models.items():
+                logits, bal, _ = m(x)
+                loss = F.cross_entropy(logits, y)
+                total = loss + p.balance * bal if m.cfg.n_experts > 1 else loss
+                opts[v].zero_grad(set_to_none=True)
+                total.backward()
+                opts[v].step()
+                scheds[v].step()
+                row[f"loss_{v}"] = float(loss.detach())
+                if v == "widenet" and m.cfg.n_experts > 1:
+                    row["balance_widenet"] = float(bal.detach())
+        if t in evals:
+            for v, m in models.items():
+                acc[v], counts = evaluate(m)
+                row[f"acc_{v}"] = acc[v]
+                if v == "widenet":
+                    usage = (counts / counts.sum(1, keepdim=True)).cpu()
+        if row:
+            yield Metric(t, row)
+        if ctx.should_stop():
+            return
+
+    for i, v in enumerate(names):
+        yield Metric(p.steps + 1 + i, {"n_params": n_params[v], f"final_acc_{v}": acc[v]})
+    assert usage is not None
+    least = float(usage.min(1).values.mean())
+    yield Metric(total_steps(p), {"params_ratio": n_params["widenet"] / n_params["vit"],
+                                  "least_expert_share": least})
+    yield Table("widenet expert usage (top-1 share of test tokens)",
+                [f"layer {i + 1}" for i in range(usage.shape[0])],
+                [f"expert {e + 1}" for e in range(usage.shape[1])], usage.tolist())
+    yield Table("final test accuracy and parameters", names, ["accuracy", "params / 1000"],
+                [[acc[v], n_params[v] / 1000] for v in names])
+    yield Note("final test accuracy: " + ", ".join(
+        f"{v} {acc[v]:.4f} ({n_params[v] / 1000:.1f}k params)" for v in names))
+
+
+def check(history: History, p: WideNetParams) -> Verdict:
+    def last(name: str) -> float:
+        return history.last(name) if name in history else math.nan
+
+    wide, vit, albert = (last(f"final_acc_{v}") for v in CHECKED)
+    ratio = last("params_ratio")
+    criteria = [
+        Criterion.at_least(VS_VIT, wide - vit, -0.01),
+        Criterion.at_most(PARAM_RATIO, ratio, 0.7),
+        Criterion.at_least(VS_ALBERT, wide - albert, 0.01),
+        Criterion.at_least(USAGE, last("least_expert_share"), 0.05, tier="mechanism"),
+    ]
+    return Verdict.of(criteria, f"widenet {wide:.3f} with {ratio:.2f}x vit's parameters "
+                      f"(vit {vit:.3f}); albert {albert:.3f}")
+
+
+SCENARIO = Scenario(
+    params=WideNetParams,
+    run=run,
+    check=check,
+    panels=(
+        Panel("test accuracy vs step", series=("acc_*",), xlabel="AdamW step",
+              ylabel="test accuracy (pair table recall)"),
+        Panel("final accuracy vs trainable parameters (the paper's Pareto view)",
+              series=("final_acc_*",), x="n_params", logx=True,
+              xlabel="trainable parameters", ylabel="final test accuracy"),
+        Panel("training loss", series=("loss_*",), logy=True, xlabel="AdamW step",
+              ylabel="cross-entropy"),
+        Panel("WideNet load-balance loss (1 = uniform routing)", series=("balance_widenet",),
+              xlabel="AdamW step", ylabel="E * sum f_e P_e"),
+        Panel("WideNet expert usage per layer", kind="bars",
+              table="widenet expert usage (top-1 share of test tokens)"),
+    ),
+    presets={"quick": {"steps": 80, "batch": 256}},
+    watch=("loss_vit", "loss_widenet"),
+    key_metric="acc_widenet",
+    total_steps=total_steps,
+    uses_torch=True,
+    notes=__doc__ or "",
+    paper_reports="On ImageNet-1K WideNet (a ViT whose block is shared across depth, with a "
+                  "4-expert top-2 MoE FFN and per-layer LayerNorms) beats ViT-B by 1.5% with "
+                  "0.72x its trainable parameters, and with 0.46x / 0.13x the parameters still "
+                  "beats ViT / ViT-MoE by 0.8% / 2.1%; on NLP it beats ALBERT by 1.8% on "
+                  "average; individual LayerNorms beat shared ones (ablation).",
+    paper_rows=(
+        PaperRow("acc(WideNet) - acc(ViT)", "+1.5 (WideNet-B vs ViT-B)", "% top-1",
+                 "Table 1, ImageNet-1K", VS_VIT),
+        PaperRow("params(WideNet) / params(ViT)", "0.72 (WideNet-B); 0.46 (WideNet-L vs "
+                 "ViT-L)", "", "Table 1", PARAM_RATIO),
+        PaperRow("acc(WideNet) - acc(ALBERT)", "+1.8 (GLUE/SQuAD average)", "points",
+                 "Table 2, NLP", VS_ALBERT),
+    ),
+    status="does not reproduce",
+)
