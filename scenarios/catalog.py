@@ -502,10 +502,14 @@ BUILTIN: tuple[ScenarioMeta, ...] = (
               'ascent',
     ),
     ScenarioMeta(
-        id='infinite-compute-pretraining',
-        title='Pre-training under infinite compute: tuned weight decay and ensembles',
-        theme='scaling',
-        paper=Paper(title='Pre-training under infinite compute', authors='Kim, Kotha, Liang, Hashimoto', year=2025, arxiv='2509.14786'),
-        claim='With fixed data and unlimited compute, default weight decay overfits as parameters grow; a ~30x larger tuned weight decay restores a monotone power law in parameter count, and ensembling independently trained models lowers the loss further.',
+        id="infinite-compute-pretraining",
+        title="Pre-training under infinite compute: tuned weight decay and ensembles",
+        theme="scaling",
+        paper=Paper("Pre-training under infinite compute", "Kim, Kotha, Liang, Hashimoto", 2025,
+                    "2509.14786"),
+        claim="With fixed data and unlimited compute, default weight decay overfits as "
+              "parameters grow; a ~30x larger tuned weight decay restores a monotone loss "
+              "curve in parameter count, and ensembling independently trained models "
+              "lowers the loss further.",
     ),
 )
