@@ -3,7 +3,47 @@ the model grows; a ~30x larger tuned weight decay restores a monotone loss curve
 parameter count; ensembles lower the loss further (Kim, Kotha, Liang, Hashimoto 2025,
 arXiv 2509.14786).
 
-NOTES_PLACEHOLDER
+The paper's set-up at toy scale (spec P10). A synthetic language: a 2nd-order Markov
+chain over V = 16 tokens whose 256 next-token rows are Dirichlet(0.3) draws, drawn afresh
+per seed (engines/lm/markov.py); entropy rate H ~ 1.85 nats. Fixed data: one stream of
+1500 training tokens (windows), trained full-batch for 300 epochs (AdamW, lr 3e-3; the
+"infinite compute" regime: every model is trained far past the point where it fits its
+data). Model: one hidden GELU layer on the one-hot 2-token context, widths 16/64/256
+(800 / 3,152 / 12,560 parameters: 0.5x to 8x the 1500 tokens). Every (width, weight
+decay, member) trains at once: one stacked program per width, AdamW with a weight decay
+per model on the weights (biases not decayed); K members per cell differ only in their
+init (full batch: no data-order noise). Because all 256 contexts are enumerated, one
+forward pass gives the exact training loss (count-weighted, = the mean cross-entropy over
+the 1500 windows) and the exact validation loss sum_s pi(s) sum_y P(y|s) (-log q(y|s))
+(engines/lm/ensemble_grid.py; tested against scipy.stats.entropy and a direct
+cross-entropy over the windows). Single-model loss of a cell = the mean of its K
+members' own losses; an ensemble mixes the members' probabilities. Tuned wd = the argmin
+over the grid, per width (an oracle on the exact validation loss, as the paper tunes on
+validation loss). Reference line: the Bayes posterior mean under the true Dirichlet
+prior, the best any learner can do with these 1500 tokens in expectation (~2.3 nats).
+
+Claim check (paper tier; thresholds from the spec, fixed before the judging seeds):
+  1. default wd (0.1, the standard value) overfits: val(256) - val(16) >= 0.05 nats (spec:
+     "higher"; a margin above 0 so a tie does not pass; calibration read +0.75);
+  2. tuned wd: val loss falls monotonically with width (largest rise between consecutive
+     widths <= 0);
+  3. tuned wd at the largest width / default >= 10 (spec; the paper: ~30x);
+  4. an ensemble of K members (K = 4 quick, 8 default) at the largest width and its tuned
+     wd beats its members: mean member loss - ensemble loss >= 0.005 nats. The gap is >= 0
+     by Jensen (a mixture never loses to its mean member), so only its size is evidence;
+     0.005 is a third of the spec's calibration (0.013), set before the judging seeds.
+Mechanism / informational (do not decide the verdict):
+  - parameter-matched ensemble: (256/64 = 4) members of width 64, member wd re-tuned for
+    the ensemble, minus one tuned width-256 model (paper direction: < 0). Does NOT
+    reproduce (see below); reported as measured;
+  - ensemble-tuned member wd / single-tuned wd at the middle width <= 1 (bias-variance:
+    averaging removes member variance, so members want less regularisation);
+  - sanity: no loss below the entropy rate (holds by construction).
+Control (tests/test_infinite_compute_pretraining.py): the naive recipe, weight_decays =
+"0.1" (default wd only): "tuned" = default, so the monotone check (2) fails (the
+largest width overfits by ~0.8 nats) and so does the wd ratio (3).
+
+RESULTS_PLACEHOLDER
 """
 
 from __future__ import annotations
@@ -32,7 +72,8 @@ OVERFIT = "default wd overfits: val(largest width) - val(smallest width) (nats)"
 MONOTONE = "tuned wd: largest rise of val loss from one width to the next (nats)"
 WD_RATIO = "tuned wd at the largest width / default wd"
 ENSEMBLE = "ensemble gain at the largest width, tuned wd: mean member - K-ensemble (nats)"
-MATCHED = "param-matched: ensemble of K x middle width - tuned single largest width (nats)"
+MATCHED = ("param-matched: ensemble of (largest/middle) x middle width - tuned single "
+           "largest width (nats)")
 RETUNED = "ensemble-tuned member wd / single-tuned wd, middle width"
 FLOOR = "sanity: lowest val loss - entropy rate (nats)"
 
@@ -184,8 +225,18 @@ def run(p: InfiniteComputePretrainingParams, ctx: RunContext) -> Iterator[Metric
         row |= {f"val_at_wd{_wd_name(wd)}": float(single[a, i]) for i, wd in enumerate(wds)}
         yield Metric(p.steps + 1 + a, row)
     mid = len(widths) // 2
+    # parameter-matched: (largest / middle width) members of the middle width, member wd
+    # re-tuned for that ensemble, against one tuned model of the largest width
+    k_m = widths[-1] // widths[mid]
+    j_m = ks.index(k_m) if k_m in ks else None
+    matched = {}
+    if j_m is not None:
+        w_m = int(ens[mid, :, j_m].argmin())
+        matched = {"matched_ens": float(ens[mid, w_m, j_m]), "matched_members": float(k_m),
+                   "matched_wd": wds[w_m]}
     for j, k in enumerate(ks):
         yield Metric(p.steps + 1 + len(widths) + j, {
+            **(matched if j == 0 else {}),
             "K": float(k),
             "ens_largest_tuned": float(ens[-1, best[-1], j]),
             "ens_largest_retuned": float(ens[-1, best_ens[-1], j]),
@@ -227,7 +278,8 @@ def check(history: History, p: InfiniteComputePretrainingParams) -> Verdict:
     curve = [tuned.get(h, nan) for h in widths]
     rise = maximum([b - a for a, b in zip(curve[:-1], curve[1:])]) if len(curve) > 1 else nan
     gain = tuned.get(hi, nan) - ens_same.get(hi, nan)
-    matched = ens_re.get(mid, nan) - tuned.get(hi, nan)
+    matched = (history.last("matched_ens") - tuned.get(hi, nan)
+               if "matched_ens" in history else nan)
     lows = [v for v in [*tuned.values(), *ens_re.values()]]
     H = history.last("entropy") if "entropy" in history else nan
     criteria = [
