@@ -93,3 +93,26 @@ def test_a_mixture_ensemble_never_loses_to_its_mean_member():
     ens = eg.exact_loss(eg.ensemble_logq(logq), w)
     assert ens <= eg.exact_loss(logq, w).mean()
     assert torch.allclose(eg.ensemble_logq(logq[:1]), logq[0])
+
+
+def test_each_stacked_model_trains_as_it_would_alone():
+    import torch
+
+    from paramlab.engines.lm import ensemble_grid as eg
+    from paramlab.engines.lm import markov
+
+    rng = np.random.default_rng(2)
+    chain = markov.MarkovChain.dirichlet(rng, 4, 2, 0.5)
+    X, Y = markov.sample_windows(chain, rng, 200, 2)
+    table = eg.context_table(chain.P, chain.stationary(), chain.tokens_of(np.arange(16)),
+                             chain.state_of(X), Y)
+    [grid] = eg.build_grid([6], [0.1, 3.0], 2, 4, 2, 1e-2, torch.Generator().manual_seed(0))
+    [alone] = eg.build_grid([6], [3.0], 1, 4, 2, 1e-2, torch.Generator().manual_seed(1))
+    with torch.no_grad():  # model 3 of the grid (wd 3, member 1) as a stack of one
+        for name in ("A", "b1", "W2", "b2"):
+            getattr(alone.model, name).copy_(getattr(grid.model, name)[3:4])
+    *_, end_grid = eg.train_grid([grid], table, 25, eval_every=25)
+    *_, end_alone = eg.train_grid([alone], table, 25, eval_every=25)
+    assert torch.allclose(end_grid["logq"][0][3], end_alone["logq"][0][0], atol=1e-5)
+    assert float(end_grid["val"][0][3]) == pytest.approx(float(end_alone["val"][0][0]),
+                                                         abs=1e-5)
