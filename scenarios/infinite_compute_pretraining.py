@@ -97,7 +97,7 @@ class InfiniteComputePretrainingParams(Params):
                              "`steps` epochs")
     widths: str = param("16,64,256", help="hidden widths (comma-separated, increasing, "
                                           "8..2048, at least 3)")
-    weight_decays: str = param("0.1,0.3,1,2,3,5,10",
+    weight_decays: str = param("0.1,1,2,3,5,10",
                                help="AdamW weight-decay grid (comma-separated, increasing; "
                                     "must hold default_wd); the tuned wd is its argmin")
     default_wd: float = param(0.1, range=(0.0, 1.0),
