@@ -43,7 +43,46 @@ Control (tests/test_infinite_compute_pretraining.py): the naive recipe, weight_d
 "0.1" (default wd only): "tuned" = default, so the monotone check (2) fails (the
 largest width overfits by ~0.8 nats) and so does the wd ratio (3).
 
-RESULTS_PLACEHOLDER
+Presets. default: wd grid {0.1, 1, 2, 3, 5, 10}, K = 8 members per cell (3 x 6 x 8 =
+144 models), 300 epochs. quick: wd grid {0.1, 1, 3, 10}, K = 4 (48 models), ~3 s on an
+idle core (the spec's world, which it measured at 23-35 s before the models were
+batched). Default ~15 s of CPU; 40-50 s wall on the shared box under load.
+
+Measured, seeds 0-19 (min / median / max):
+  quick    PASS 20/20. overfit (default wd, 256 - 16) 0.73 / 0.86 / 0.98 nats; largest
+           rise of the tuned curve -0.10 / -0.087 / -0.051 (monotone on 20/20); tuned wd
+           at width 256 = 3 on 20/20 (30x the default, as the paper's ~30x); ensemble
+           gain (K = 4, width 256, wd 3) 0.012 / 0.014 / 0.017 nats. Seeds 0-4: default
+           wd 2.69-2.73 / 2.77-2.86 / 3.53-3.66 for widths 16/64/256; tuned 2.66-2.69 /
+           2.56-2.61 / 2.46-2.51; Bayes posterior-mean loss ~2.3, H ~1.85.
+  default  DEFAULT_RESULTS
+
+Worlds tried for the paper's third claim (ensembles reach a lower loss than parameter
+scaling), each with its numbers:
+  A. spec world, parameter-matched: 4 members of width 64 vs one tuned width-256 model
+     (equal parameters), member wd re-tuned for the ensemble: the ensemble is WORSE on
+     20/20 quick seeds, by +0.002 / +0.016 / +0.026 nats (spec calibration: 2.527 vs
+     2.498). DEFAULT_MATCHED
+  B. re-tuning member wd for the ensemble (the paper re-tunes members): the ensemble's
+     best member wd is <= the single model's at width 64 on 20/20 quick seeds (ratio
+     1/3 on some, equal on the others, median 1: ensembles want the same or weaker
+     regularisation, as bias-variance predicts); world A already uses it; it narrows
+     the gap but does not close it.
+  C. saturation (probe script, seeds 0-2, fine wd grid {2, 3, 4, 5, 7, 10}, K = 8 at
+     width 256, one model at width 1024): with lr and epochs fixed, the tuned single
+     curve is flat from 256 to 1024 (2.485 / 2.480 / 2.503 at width 256, wd 4, vs
+     2.483 / 2.481 / 2.502 at width 1024, wd 7), while the 8-member ensemble of width
+     256 reaches 2.474 / 2.469 / 2.493: below every single model, by ~0.01 nats. This is
+     the paper's picture (parameter scaling levels off, ensembles go lower) but only
+     because width 1024 at a fixed lr does not improve (the paper also re-tunes lr and
+     epochs), the margin is small, and a width-1024 grid costs ~4x the whole default
+     preset; so it stays a note, not a criterion.
+  Asymptote fits: a 3-point power-law fit (Aitken) over widths 16/64/256 is not
+  identifiable here (the tuned curve is still nearly linear in log width, so the fitted
+  asymptote falls to ~H); the spec's risk note holds, so no fitted asymptote is reported.
+Not reproduced / not tested: a lower ensemble asymptote at equal parameters (world A);
+the paper's 5.17x data efficiency (needs data scaling laws) and the 83% distillation
+retention (no distillation here); lr and epoch tuning (fixed at the spec's values).
 """
 
 from __future__ import annotations
@@ -347,8 +386,9 @@ SCENARIO = Scenario(
         PaperRow("optimal wd / standard 0.1", "~30", "x", "abstract; Sec. 3", WD_RATIO),
         PaperRow("ensemble gain over one member", "> 0 (lower asymptote)", "nats",
                  "Sec. 4", ENSEMBLE),
-        PaperRow("ensemble asymptote - tuned parameter-scaling asymptote",
-                 "< 0 (significantly lower)", "nats", "abstract; Sec. 4", MATCHED),
+        PaperRow("ensemble - tuned parameter scaling (paper: asymptotes; here: equal "
+                 "parameters, 4 x width 64 vs width 256)",
+                 "< 0 (significantly lower asymptote)", "nats", "abstract; Sec. 4", MATCHED),
         PaperRow("data efficiency of the combined recipe", "5.17", "x", "abstract", ""),
         PaperRow("ensemble gain kept by an 8x smaller distilled student", "83", "%",
                  "abstract; Sec. 5", ""),
