@@ -161,12 +161,3 @@ def train_grid(groups: Sequence[WidthGroup], table: ContextTable, steps: int, *,
         if should_stop is not None and should_stop():
             return
 
-
-def aitken_limit(y1: float, y2: float, y3: float) -> float:
-    """Limit of a sequence read at geometrically spaced sizes (x, r x, r^2 x) under
-    y = E + A x^-alpha: E = (y1 y3 - y2^2) / (y1 + y3 - 2 y2) (Aitken's delta-squared).
-    NaN unless the three points decrease and are convex (a power law with alpha > 0)."""
-    d1, d2 = y1 - y2, y2 - y3
-    if not (d1 > 0 and d2 > 0 and d2 < d1):
-        return float("nan")
-    return float(y3 - d2 * d2 / (d1 - d2))
