@@ -571,4 +571,15 @@ BUILTIN: tuple[ScenarioMeta, ...] = (
               'per-layer LayerNorms matches the unshared model (ViT) with far fewer '
               'parameters and beats plain sharing (ALBERT)',
     ),
+    ScenarioMeta(
+        id="infinite-compute-pretraining",
+        title="Pre-training under infinite compute: tuned weight decay and ensembles",
+        theme="scaling",
+        paper=Paper("Pre-training under infinite compute", "Kim, Kotha, Liang, Hashimoto", 2025,
+                    "2509.14786"),
+        claim="With fixed data and unlimited compute, default weight decay overfits as "
+              "parameters grow; a ~30x larger tuned weight decay restores a monotone loss "
+              "curve in parameter count, and ensembling independently trained models "
+              "lowers the loss further.",
+    ),
 )
