@@ -40,9 +40,9 @@ CRIT_PCLORA = "KIND eps-MSE / per-class LoRA eps-MSE (same routing, plain backbo
 class KindParams(Params):
     width: int = param(128, range=(16, 512), log=True, help="denoiser MLP width")
     T: int = param(50, range=(10, 1000), log=True, help="diffusion steps (cosine schedule)")
-    pre_steps: int = param(1000, range=(10, 20_000), log=True,
+    pre_steps: int = param(1500, range=(10, 20_000), log=True,
                            help="pre-training steps on source classes 0-4")
-    steps: int = param(400, range=(10, 10_000), log=True,
+    steps: int = param(600, range=(10, 10_000), log=True,
                        help="transfer steps on target classes 5-9")
     batch: int = param(64, range=(8, 1024), log=True, help="minibatch (shared by all models)")
     tailor_rank: int = param(2, range=(1, 16), help="KIND tailor components per class per layer")
@@ -58,6 +58,9 @@ class KindParams(Params):
     n_test: int = param(650, range=(50, 1000), log=True, help="held-out target images")
     n_levels: int = param(10, range=(2, 50), help="fixed noise levels of the eps-MSE")
     evals: int = param(5, range=(1, 50), help="evaluations along the transfer")
+    samples: int = param(50, range=(0, 500),
+                         help="DDPM samples per target class for the pixel Frechet distance "
+                              "(0: none)")
     methods: str = param("all", choices=("all", "core"),
                          help="core: LoRA, KIND, scratch; all: + per-class LoRA, full FT")
     learngene: str = param("transferred", choices=("transferred", "random"),
@@ -123,6 +126,15 @@ def run(p: KindParams, ctx: RunContext) -> Iterator[Metric | Note | Table]:
         vals["kind_over_lora"] = vals["mse_kind"] / vals["mse_lora"]
         if step == 0:
             vals |= {"params_kind": counts["kind"], "params_lora": counts["lora"]}
+        if step == p.steps and p.samples:
+            gen, gslot = K.sample(stack, p.samples, cfg, g)
+            for n, x in zip(methods, gen):
+                vals[f"fd_{n}"] = K.frechet(x.numpy(), w["X_te"])
+                vals[f"acc_{n}"] = K.centroid_accuracy(x.numpy(), gslot.numpy(), w["X_te"],
+                                                       w["s_te"])
+            vals["fd_real_train"] = K.frechet(w["X_tr"], w["X_te"])
+            vals["acc_real_train"] = K.centroid_accuracy(w["X_tr"], w["s_tr"], w["X_te"],
+                                                         w["s_te"])
         yield Metric(step, vals)
         final = mse
         if ctx.should_stop():
@@ -172,7 +184,8 @@ SCENARIO = Scenario(
         Panel("target eps-MSE after transfer", kind="bars",
               table="target eps-MSE after transfer"),
     ),
-    presets={"quick": {"pre_steps": 400, "steps": 200, "n_test": 300, "methods": "core"}},
+    presets={"quick": {"pre_steps": 400, "steps": 200, "n_test": 300, "methods": "core",
+                       "samples": 0}},
     watch=("mse_kind", "mse_lora"),
     key_metric="mse_kind",
     total_steps=lambda p: p.steps,

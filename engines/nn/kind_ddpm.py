@@ -237,11 +237,11 @@ class Stack:
                 + torch.bmm(L["lB"], L["lA"]))
 
     def forward(self, x: torch.Tensor, slot: torch.Tensor) -> torch.Tensor:
-        """x (B, D_IN) shared by all members -> (M, B, 64)."""
+        """x (B, D_IN) shared by all members, or (M, B, D_IN) one per member -> (M, B, 64)."""
         k = self.cfg.tailor_rank
         mask = F.one_hot(slot, N_SLOTS).float().repeat_interleave(k, dim=1)  # (B, C k)
         M = len(self.members)
-        h = x.expand(M, -1, -1)
+        h = x.expand(M, -1, -1) if x.dim() == 2 else x
         n = len(self.layers)
         for li, L in enumerate(self.layers):
             tA = L["tA"].reshape(M, -1, L["tA"].shape[-1])  # (M, C k, d_in)
@@ -326,6 +326,56 @@ def eps_mse(stack: Stack, rows: torch.Tensor, slot: torch.Tensor, eps: torch.Ten
             ) -> list[float]:
     pred = stack.forward(rows, slot)
     return ((pred - eps) ** 2).mean(dim=(1, 2)).tolist()
+
+
+@torch.no_grad()
+def sample(stack: Stack, n_per_slot: int, cfg: Config, g: torch.Generator
+           ) -> tuple[torch.Tensor, torch.Tensor]:
+    """DDPM ancestral sampling (Ho et al. 2020, Alg. 2) from every member, with the
+    predicted x0 clipped to [-1, 1] before the posterior mean (as in Ho et al.'s code:
+    with T = 50 the first cosine step has alpha_t ~ 1e-3, and 1 / sqrt(alpha_t) would
+    amplify any eps error 30x) and the posterior variance beta~_t. Returns (M, N, 64)
+    samples and their (N,) slots."""
+    ab = cosine_alpha_bar(cfg.T)
+    ab_prev = torch.cat([torch.ones(1), ab[:-1]])
+    alpha = ab / ab_prev
+    beta = 1 - alpha
+    var = beta * (1 - ab_prev) / (1 - ab)
+    c_x0 = ab_prev.sqrt() * beta / (1 - ab)
+    c_xt = alpha.sqrt() * (1 - ab_prev) / (1 - ab)
+    slot = torch.arange(N_SLOTS).repeat_interleave(n_per_slot)
+    M, N = len(stack.members), len(slot)
+    x = torch.randn(M, N, D_X, generator=g)
+    for t in range(cfg.T - 1, -1, -1):
+        tt = torch.full((N,), t, dtype=torch.long)
+        feats = torch.cat([time_features(tt, cfg.T), F.one_hot(slot, N_SLOTS).float()], dim=1)
+        eps = stack.forward(torch.cat([x, feats.expand(M, -1, -1)], dim=2), slot)
+        x0 = ((x - (1 - ab[t]).sqrt() * eps) / ab[t].sqrt()).clamp(-1, 1)
+        x = c_x0[t] * x0 + c_xt[t] * x
+        if t > 0:
+            x = x + var[t].sqrt() * torch.randn(x.shape, generator=g)
+    return x.clamp(-1, 1), slot
+
+
+def centroid_accuracy(x: np.ndarray, slot: np.ndarray, X_ref: np.ndarray,
+                      s_ref: np.ndarray) -> float:
+    """Share of samples whose nearest class mean (of real reference images) is their
+    own class: a sample-quality proxy for class-conditioning."""
+    means = np.stack([X_ref[s_ref == c].mean(0) for c in range(N_SLOTS)])
+    d = ((np.asarray(x)[:, None, :] - means[None]) ** 2).sum(-1)
+    return float((d.argmin(1) == np.asarray(slot)).mean())
+
+
+def frechet(a: np.ndarray, b: np.ndarray) -> float:
+    """Frechet distance between Gaussians fitted to two sample sets (rows), the FID formula
+    on raw pixels: |mu_a - mu_b|^2 + tr(S_a + S_b - 2 (S_a^1/2 S_b S_a^1/2)^1/2)."""
+    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
+    Sa, Sb = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
+    w, V = np.linalg.eigh(Sa)
+    root = (V * np.sqrt(np.clip(w, 0, None))) @ V.T
+    cross = np.linalg.eigvalsh(root @ Sb @ root)
+    return float(((a.mean(0) - b.mean(0)) ** 2).sum() + np.trace(Sa) + np.trace(Sb)
+                 - 2 * np.sqrt(np.clip(cross, 0, None)).sum())
 
 
 # --------------------------------------------------------------------------- pre-training
