@@ -34,6 +34,8 @@ CRIT_SCRATCH = "KIND eps-MSE / scratch eps-MSE"
 CRIT_MARGIN = "paper's margin: KIND / LoRA eps-MSE (not deciding)"
 CRIT_FULL = "KIND eps-MSE / full fine-tuning eps-MSE"
 CRIT_PCLORA = "KIND eps-MSE / per-class LoRA eps-MSE (same routing, plain backbone)"
+CRIT_FD = "pixel Frechet distance of samples, KIND / LoRA"
+CRIT_ACC = "sample class accuracy, KIND - LoRA"
 
 
 @dataclass(frozen=True)
@@ -119,7 +121,7 @@ def run(p: KindParams, ctx: RunContext) -> Iterator[Metric | Note | Table]:
                 columns=["trainable params"], cells=[[counts[n]] for n in methods])
     stack = K.Stack(members, cfg)
     every = max(1, p.steps // p.evals)
-    final: list[float] = []
+    final: dict[str, float] = {}
     for step, mse in K.train(stack, X, s, p.steps, g, every=every,
                              evaluate=lambda st: K.eps_mse(st, rows, slot, eps)):
         vals = {f"mse_{n}": v for n, v in zip(methods, mse)}
@@ -136,11 +138,16 @@ def run(p: KindParams, ctx: RunContext) -> Iterator[Metric | Note | Table]:
             vals["acc_real_train"] = K.centroid_accuracy(w["X_tr"], w["s_tr"], w["X_te"],
                                                          w["s_te"])
         yield Metric(step, vals)
-        final = mse
+        final = vals
         if ctx.should_stop():
             return
     yield Table("target eps-MSE after transfer", rows=[LABELS[n] for n in methods],
-                columns=["eps-MSE"], cells=[[v] for v in final])
+                columns=["eps-MSE"], cells=[[final[f"mse_{n}"]] for n in methods])
+    if p.samples:
+        yield Table("samples", rows=[LABELS[n] for n in methods] + ["real training images"],
+                    columns=["pixel FD to held-out", "class accuracy (nearest mean)"],
+                    cells=[[final[f"fd_{n}"], final[f"acc_{n}"]]
+                           for n in (*methods, "real_train")])
 
 
 def _final(h: History, name: str) -> float:
@@ -167,6 +174,13 @@ def check(history: History, p: KindParams) -> Verdict:
         criteria.append(Criterion.at_most(CRIT_PCLORA,
                                           ratio(kind, _final(history, "mse_pc_lora")),
                                           1.0, tier="mechanism"))
+    if "fd_kind" in history:
+        criteria.append(Criterion.at_most(CRIT_FD, ratio(_final(history, "fd_kind"),
+                                                         _final(history, "fd_lora")),
+                                          1.0, tier="mechanism"))
+        criteria.append(Criterion.at_least(CRIT_ACC, _final(history, "acc_kind")
+                                           - _final(history, "acc_lora"), -0.05,
+                                           tier="mechanism"))
     return Verdict.of(tuple(criteria),
                       f"KIND eps-MSE {kind:.4f} vs LoRA {lora:.4f} (ratio {r_lora:.3f}) at "
                       f"{r_params:.3f}x its parameters; {r_scratch:.3f}x scratch")
@@ -196,7 +210,9 @@ SCENARIO = Scenario(
                   ">= 35.4 GFLOPs saved.",
     paper_rows=(
         PaperRow("KIND vs PEFT (LoRA) generation quality", "FID -6.54, sFID -1.07 (better)",
-                 "FID", "abstract / main table (DiT-L/2)", CRIT_LORA),
+                 "FID", "abstract / main table (DiT-L/2)", CRIT_FD),
+        PaperRow("KIND vs LoRA denoising loss on the new classes",
+                 "not reported (the paper reports FID)", "ratio", "-", CRIT_LORA),
         PaperRow("KIND vs LoRA margin (spec's proposal: <= 0.95x)",
                  "not reported as a loss ratio", "ratio", "spec P24 claim check", CRIT_MARGIN),
         PaperRow("trainable parameters, KIND vs PEFT", "45.4M (comparable budget)", "params",
