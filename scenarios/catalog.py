@@ -582,4 +582,15 @@ BUILTIN: tuple[ScenarioMeta, ...] = (
               "curve in parameter count, and ensembling independently trained models "
               "lowers the loss further.",
     ),
+    ScenarioMeta(
+        id='kind-diffusion-learngene',
+        title='KIND: learngene transfer in a tiny class-conditional diffusion model',
+        theme='fine-tuning',
+        paper=Paper(title='KIND: Knowledge Integration and Diversion in Diffusion Models',
+                    authors='Xie et al.', year=2024, arxiv='2408.07337'),
+        claim='Pre-training a diffusion model with SVD-factorised weights split into a shared '
+              'learngene and class-gated tailors, then transferring only the learngene with '
+              'new tailors, beats LoRA on a normally pre-trained backbone at matched '
+              'trainable parameters.',
+    ),
 )
