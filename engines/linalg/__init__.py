@@ -7,4 +7,7 @@ shifted Laplacians), `gauss_markov` (parameter and residual flows of least squar
 `sem` (linear SEMs on mixed graphs), `embedding_projection` (projecting undesired directions
 out of embeddings, DECOR's X - alpha X V V^T; least-squares probes), `linear_t2i` (a linear
 text-to-image toy: token embeddings, a least-squares generator, textual inversion by Adam).
+Also `orthotrans` (OrthoTrans: a data-adaptive orthogonal basis for forecasting, in closed
+form), `spectral1d` (1-D periodic pseudo-spectral numerics and sparse model-error
+discovery).
 """

@@ -8,6 +8,8 @@ with `get(name)` / `METHODS`.
 
 Every method except the weight average ends with "x lam": the result is linear in lam, so
 a lambda sweep computes the direction once (lam=1) and scales it.
+Also `dare` (DARE drop-and-rescale), `pcb` (PCB-Merging), `task_arithmetic` (Task
+Arithmetic), `ties` (TIES merging), `weight_average` (uniform weight averaging).
 """
 
 # isort: off

@@ -14,4 +14,8 @@ sample moments, invariant-subset selection and its violation on unseen intervent
 `overtrain_law` (the L(C, M) over-training law, its optimal multiplier M*, Err(L)),
 `scaling` (power-law and Chinchilla-style fits in log space, held-out relative error,
 bootstrap intervals over seeds).
+Also `bilevel` (MAID and a fixed-step HOAG-like bilevel solver), `offline_design` (offline
+model-based optimisation worlds: black boxes, offline data, scores), `projektor` (Projektor:
+OTDD distances and the two-stage performance projection), `subpop_curve` (accuracy on the
+curve: a synthetic Waterbirds and a zoo of logistic models).
 """
