@@ -85,3 +85,6 @@ def test_documenting_a_scenario_does_not_change_its_hash_but_code_does():
     assert stability.code_of(code) != stability.code_of(base)
     assert stability.code_of(base.replace("run=run", "run=run, presets={}")) != \
         stability.code_of(base)
+    # a declared thread count is a run-time hint: the results file is measured at 1 thread
+    assert stability.code_of(base.replace("run=run", "run=run, threads=2")) == \
+        stability.code_of(base)

@@ -217,12 +217,16 @@ def source_hash(module_file: str | Path, roots: Mapping[str, Path] | None = None
 
 # documentation on a Scenario: changing it changes no measured number
 DOC_FIELDS = ("notes", "paper_reports", "paper_rows", "status")
+# run-time hints: the results file is measured with one thread per run (bench_results asks
+# for it), so the thread count a scenario declares cannot change a number in it
+RUNTIME_FIELDS = ("threads",)
 
 
 def code_of(source: str) -> str:
     """What of a module's source can change a result: its syntax tree without comments,
-    docstrings, and the Scenario's documentation fields (notes, paper reports and rows,
-    status), so that documenting a scenario does not make its results stale."""
+    docstrings, the Scenario's documentation fields (notes, paper reports and rows,
+    status) and its run-time hints (declared threads), so that documenting a scenario or
+    declaring its threads does not make its results stale."""
     tree = ast.parse(source)
     for node in ast.walk(tree):
         body = getattr(node, "body", None)
@@ -232,7 +236,8 @@ def code_of(source: str) -> str:
                 and isinstance(body[0].value.value, str):
             node.body = body[1:] or [ast.Pass()]
         if isinstance(node, ast.Call) and getattr(node.func, "id", "") == "Scenario":
-            node.keywords = [k for k in node.keywords if k.arg not in DOC_FIELDS]
+            node.keywords = [k for k in node.keywords
+                             if k.arg not in DOC_FIELDS + RUNTIME_FIELDS]
     return ast.dump(tree, annotate_fields=False)
 
 
