@@ -166,7 +166,6 @@ SCENARIO = Scenario(
     key_metric="acc_mp",
     total_steps=lambda p: p.epochs,
     uses_torch=True,
-    threads=2,  # 1.28x faster on 2 idle cores than on 1 (bench_threads, quick)
     notes=__doc__ or "",
     paper_reports="ViT-B/16 (IN-21K): linear probing 82.04% on ImageNet-1K and 75.9% on "
                   "NABirds; MP significantly outperforms LP on ten benchmarks at low "
