@@ -195,7 +195,11 @@ async def main_async(args) -> list[dict]:
             rows.append({"action": action, "runs": runs, "presses": len(ms),
                          "median_ms": round(statistics.median(ms), 1) if ms else None,
                          "p95_ms": round(pct(ms, 0.95), 1) if ms else None,
-                         "max_ms": round(max(ms), 1) if ms else None})
+                         "max_ms": round(max(ms), 1) if ms else None,
+                         # (press index, ms) of the three slowest: a first-press or
+                         # periodic outlier shows in where it falls
+                         "slowest": sorted(enumerate(round(m) for m in ms),
+                                           key=lambda x: -x[1])[:3]})
             print(json.dumps(rows[-1]), file=sys.stderr)
     return rows
 

@@ -345,3 +345,24 @@ def test_no_color_gives_each_series_its_own_ascii_marker(runs, tmp_path, monkeyp
             assert "** loss" in screen_text(app)  # legend with the series' marker
 
     run(go())
+
+
+def test_start_up_objects_are_frozen_out_of_full_garbage_collections(toy, monkeypatch):
+    import gc
+
+    import paramlab.console.tui.app as app_module
+
+    monkeypatch.setattr(app_module, "FREEZE_AFTER", 0.05)
+
+    async def go():
+        app = ParamlabApp(scenarios=[toy, WAVE])
+        async with app.run_test(size=(100, 30)) as pilot:
+            await pilot.pause(0.3)
+            assert gc.get_freeze_count() > 1000  # the app's modules and widgets
+
+    gc.unfreeze()
+    try:
+        assert gc.get_freeze_count() == 0
+        run(go())
+    finally:
+        gc.unfreeze()
