@@ -87,6 +87,20 @@ def test_a_process_that_dies_is_a_failed_run_whose_record_gets_a_footer(toy, tmp
     assert rec.status == "failed" and rec.footer["reason"] == h.reason
 
 
+def test_a_process_that_dies_before_its_record_exists_still_ends_the_run(toy, tmp_path,
+                                                                         monkeypatch):
+    import paramlab.console.core.runner as runner_module
+    from paramlab.console.core.records import RecordError
+
+    def no_record(path, footer):
+        raise RecordError(f"{path}: no such record")
+
+    monkeypatch.setattr(runner_module, "append_footer", no_record)
+    h = finish(Runner(tmp_path).start(toy, {"steps": 50, "exit_at": 20}, isolate=True))
+    assert h.status == "failed"  # not "running" forever
+    assert "exit code 3" in h.reason and "no such record" in h.reason
+
+
 def test_a_scenario_the_child_cannot_import_fails_with_a_one_line_reason(toy, tmp_path):
     meta = dataclasses.replace(sweep_toy.META, id="not-importable",
                                entry_point="no_such_module_here:SCENARIO")

@@ -45,7 +45,7 @@ from .execute import (
 )
 from .processes import SharedFlag, lifeline, process_context, run_in_child
 from .reading import append_footer
-from .records import RunFooter, new_run_id, runs_dir, usable_folder
+from .records import RecordError, RunFooter, new_run_id, runs_dir, usable_folder
 
 __all__ = ["CANCELLED", "DIVERGED", "DONE", "FAILED", "FINAL_STATUSES", "RUNNING",
            "RunHandle", "Runner", "resolve_device"]
@@ -231,8 +231,13 @@ def _run_isolated(h: RunHandle, on_finish: Callable[[RunHandle], None] | None,
         out = Outcome(FAILED, reason=f"the run's process ended without a result "
                                      f"(exit code {code})")
         if h.path is not None:
-            append_footer(h.path, RunFooter(out.status, None, elapsed=round(h.elapsed, 3),
-                                            reason=out.reason, events=h.history.version))
+            try:
+                append_footer(h.path, RunFooter(out.status, None,
+                                                elapsed=round(h.elapsed, 3),
+                                                reason=out.reason,
+                                                events=h.history.version))
+            except (RecordError, OSError) as exc:  # died before its header: no record
+                out = Outcome(FAILED, reason=f"{out.reason}; no record: {one_line(exc)}")
     else:
         out = Outcome.from_dict(end)
     h._end(out)
