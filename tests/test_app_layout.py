@@ -112,6 +112,47 @@ def test_every_panel_is_readable_at_80x24_and_120x40(size, runs, tmp_path):
         print("\n\n".join("\n".join(v) for v in seen.values()))
 
 
+def test_flipping_back_to_a_drawn_page_shows_its_picture_without_drawing_again(
+        runs, tmp_path, monkeypatch):
+    from paramlab.console.tui.widgets import plot_panel
+
+    path = write_record(tmp_path / "layout.jsonl", LAYOUT, {}, "20250101-000000-cccccc")
+    builds: list[str] = []
+    original = plot_panel.PlotPanel._build
+
+    async def counted(self, key):
+        builds.append(self.panel.title)
+        await original(self, key)
+
+    monkeypatch.setattr(plot_panel.PlotPanel, "_build", counted)
+
+    async def go():
+        app = ParamlabApp(runs_dir=runs, scenarios=[LAYOUT], open_paths=[path])
+        async with app.run_test(size=(80, 24)) as pilot:
+            await wait_for(pilot, lambda: app.items)
+            await pilot.press("2")
+            plots = app.screen.plots
+
+            def drawn():
+                return plots.visible_panels and all(p.up_to_date and p._strips
+                                                    for p in plots.visible_panels)
+
+            for _ in range(plots.pages):  # the first round draws each panel once
+                await wait_for(pilot, drawn)
+                await pilot.press("right_square_bracket")
+            await wait_for(pilot, drawn)
+            first_round = list(builds)
+            for _ in range(plots.pages):  # the second round draws nothing
+                await pilot.press("right_square_bracket")
+                await pilot.pause(0.1)
+                assert drawn()
+            return first_round, builds
+
+    first_round, builds = run(go())
+    assert set(first_round) == {p.title for p in LAYOUT.panels}
+    assert builds == first_round
+
+
 def test_m_maximises_the_focused_panel_and_escape_returns(runs, tmp_path):
     path = write_record(tmp_path / "layout.jsonl", LAYOUT, {}, "20250101-000000-cccccc")
 

@@ -121,6 +121,7 @@ class PlotPanel(PlotextPlot):
         self._last_draw = 0.0
         self._cost = 0.0
         self._building = False
+        self._building_key: tuple | None = None
         self._pending = False
 
     def on_mount(self) -> None:
@@ -206,12 +207,15 @@ class PlotPanel(PlotextPlot):
 
     def redraw(self) -> None:
         """Build the picture now (off the UI thread); shown when ready."""
+        if self._building and self._building_key == self._wanted():
+            return  # the picture being built is the one wanted
         if self._building or not self.is_mounted or not self.size.area:
             self._pending = True
             return
         self._building = True
         self._pending = False
-        self.run_worker(partial(self._build, self._wanted()), group="plot",
+        self._building_key = self._wanted()
+        self.run_worker(partial(self._build, self._building_key), group="plot",
                         exit_on_error=False)
 
     async def _build(self, key: tuple) -> None:
@@ -226,11 +230,14 @@ class PlotPanel(PlotextPlot):
         if frame_times is not None:  # a bounded deque on the app (benchmark)
             frame_times.append(cost)
         self.refresh()
-        if self._pending:
+        if self._pending and self._drawn != self._wanted():  # wanted changed meanwhile
             self.redraw()
 
     def on_resize(self) -> None:
-        self.redraw()
+        # a panel hidden on another page has no size; shown again at the size it was
+        # drawn at, its picture is still good (new data is drawn by `poll`)
+        if self._drawn is None or self._drawn[1:] != self._wanted()[1:]:
+            self.redraw()
 
     def render_line(self, y: int) -> Strip:
         width = self.size.width
