@@ -112,7 +112,7 @@ def test_every_panel_is_readable_at_80x24_and_120x40(size, runs, tmp_path):
         print("\n\n".join("\n".join(v) for v in seen.values()))
 
 
-def test_flipping_back_to_a_drawn_page_shows_its_picture_without_drawing_again(
+def test_hidden_pages_are_drawn_ahead_so_flipping_shows_pictures_at_once(
         runs, tmp_path, monkeypatch):
     from paramlab.console.tui.widgets import plot_panel
 
@@ -132,25 +132,21 @@ def test_flipping_back_to_a_drawn_page_shows_its_picture_without_drawing_again(
             await wait_for(pilot, lambda: app.items)
             await pilot.press("2")
             plots = app.screen.plots
-
-            def drawn():
-                return plots.visible_panels and all(p.up_to_date and p._strips
-                                                    for p in plots.visible_panels)
-
-            for _ in range(plots.pages):  # the first round draws each panel once
-                await wait_for(pilot, drawn)
-                await pilot.press("right_square_bracket")
-            await wait_for(pilot, drawn)
-            first_round = list(builds)
-            for _ in range(plots.pages):  # the second round draws nothing
+            assert plots.pages == 3
+            # the hidden pages get pictures at the shown panel's size, ahead of a flip
+            await wait_for(pilot, lambda: all(
+                p._drawn is not None and not p._building and
+                p._drawn[1:3] == tuple(plots.visible_panels[0].size) for p in plots.panels))
+            before = list(builds)
+            for _ in range(2 * plots.pages):  # two rounds: nothing is drawn again
                 await pilot.press("right_square_bracket")
                 await pilot.pause(0.1)
-                assert drawn()
-            return first_round, builds
+                assert all(p.up_to_date and p._strips for p in plots.visible_panels)
+            return before, builds
 
-    first_round, builds = run(go())
-    assert set(first_round) == {p.title for p in LAYOUT.panels}
-    assert builds == first_round
+    before, builds = run(go())
+    assert set(before) == {p.title for p in LAYOUT.panels}
+    assert builds == before
 
 
 def test_m_maximises_the_focused_panel_and_escape_returns(runs, tmp_path):

@@ -205,6 +205,20 @@ class PlotPanel(PlotextPlot):
         if time.monotonic() - self._last_draw >= wait:
             self.redraw()
 
+    def needs_predraw(self, width: int, height: int) -> bool:
+        return not self._building and (self._drawn is None
+                                       or self._drawn[1:3] != (width, height))
+
+    def predraw(self, width: int, height: int) -> None:
+        """Draw the picture at a size the panel will have (it is hidden on another
+        page now); shown at once when the panel appears at that size."""
+        if not self.needs_predraw(width, height) or not self.is_mounted:
+            return
+        self._building = True
+        self._building_key = (self.data_key(), width, height, self.app.theme)
+        self.run_worker(partial(self._build, self._building_key), group="plot",
+                        exit_on_error=False)
+
     def redraw(self) -> None:
         """Build the picture now (off the UI thread); shown when ready."""
         if self._building and self._building_key == self._wanted():

@@ -227,6 +227,19 @@ class PlotsView(Vertical):
         panels = self.visible_panels
         for p in panels:
             p.poll(len(panels))
+        if panels and all(p.up_to_date for p in panels):
+            self._predraw_hidden(panels[0].size)
+
+    def _predraw_hidden(self, size) -> None:
+        """While the shown page is up to date, draw the hidden pages' panels (one at a
+        time) at the shown panels' size, so that the first flip to them shows a picture
+        at once. Only panels never drawn at that size: later data is drawn when shown."""
+        if not size.area or any(p._building for p in self.panels):
+            return
+        for p in self.panels:
+            if not p.display and p.needs_predraw(size.width, size.height):
+                p.predraw(size.width, size.height)
+                return
 
     # ------------------------------------------------------------------ axes
 
