@@ -9,5 +9,5 @@ out of embeddings, DECOR's X - alpha X V V^T; least-squares probes), `linear_t2i
 text-to-image toy: token embeddings, a least-squares generator, textual inversion by Adam).
 Also `orthotrans` (OrthoTrans: a data-adaptive orthogonal basis for forecasting, in closed
 form), `spectral1d` (1-D periodic pseudo-spectral numerics and sparse model-error
-discovery).
+discovery), `adam` (torch.optim.Adam's update on numpy arrays, for the iterative fits).
 """

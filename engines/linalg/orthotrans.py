@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .adam import Adam
+
 
 def synthetic_series(rng: np.random.Generator, channels: int, length: int,
                      periods: tuple[float, ...], phi: float, noise: float,
@@ -107,17 +109,15 @@ def random_orthogonal(rng: np.random.Generator, n: int) -> np.ndarray:
 def adam_linear(Z: np.ndarray, Y: np.ndarray, steps: int, lr: float, beta1: float = 0.9,
                 beta2: float = 0.999, eps: float = 1e-8):
     """Full-batch Adam on the linear map W (zero init) minimising mean ||Z W - Y||^2 / H.
-    Yields (t, W) after every step t = 1..steps. Adam's per-coordinate scaling is the only
-    part of the fit that is not invariant to an orthogonal change of basis."""
+    Yields (t, W) after every step t = 1..steps (W is updated in place: copy it to keep
+    it). Adam's per-coordinate scaling is the only part of the fit that is not invariant
+    to an orthogonal change of basis."""
     n, H = len(Z), Y.shape[1]
     S, B = Z.T @ Z / n, Z.T @ Y / n
     W = np.zeros((Z.shape[1], H))
-    m, v = np.zeros_like(W), np.zeros_like(W)
+    opt = Adam(lr=lr, beta1=beta1, beta2=beta2, eps=eps)
     for t in range(1, steps + 1):
-        G = 2.0 * (S @ W - B) / H
-        m = beta1 * m + (1 - beta1) * G
-        v = beta2 * v + (1 - beta2) * G * G
-        W = W - lr * (m / (1 - beta1 ** t)) / (np.sqrt(v / (1 - beta2 ** t)) + eps)
+        opt.step(W, 2.0 * (S @ W - B) / H)
         yield t, W
 
 
