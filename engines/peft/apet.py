@@ -33,6 +33,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from paramlab.engines.lm.stacked_train import StackedAdamW
+
 N_IN = 64
 N_CLASSES = 10
 SPLIT = (0.6, 0.2, 0.2)  # train / validation (lr selection) / test
@@ -249,15 +251,12 @@ class SparseLastLayer:
         feats = self.features(X)
         h1_t = feats[0].T.contiguous()
         delta = torch.zeros(len(self.col), device=X.device)
-        m = torch.zeros_like(delta)
-        v = torch.zeros_like(delta)
-        b1, b2 = betas
+        # one learning rate per entry, no weight decay: Adam entry by entry
+        opt = StackedAdamW([delta], lr=self.lr, betas=betas, eps=eps, weight_decay=0.0)
         with torch.no_grad():
             for t in range(1, steps + 1):
-                loss, grad = self.grad(feats, delta, y, h1_t)
-                m.mul_(b1).add_(grad, alpha=1 - b1)
-                v.mul_(b2).addcmul_(grad, grad, value=1 - b2)
-                delta -= self.lr * (m / (1 - b1 ** t)) / ((v / (1 - b2 ** t)).sqrt() + eps)
+                loss, delta.grad = self.grad(feats, delta, y, h1_t)
+                opt.step()
                 yield t, loss, delta
 
 
