@@ -65,18 +65,41 @@ def test_delta_and_module_scores_follow_the_mask():
     assert torch.allclose(sc[0], torch.stack(want), atol=1e-6)
 
 
-def test_adam_step_matches_torch_adam():
+def test_stacked_adam_without_decay_is_torch_adam_per_model():
+    """The run's optimizer (engines.lm.stacked_train.StackedAdamW, weight decay 0, one
+    learning rate per stacked model) follows torch.optim.Adam run on each model alone."""
+    from paramlab.engines.lm.stacked_train import StackedAdamW
+
     p1 = torch.randn(2, 5, requires_grad=True)
-    p2 = p1.detach().clone().requires_grad_()
-    opt = torch.optim.Adam([p2], lr=1e-2)
-    state = [(torch.zeros_like(p1), torch.zeros_like(p1))]
-    for t in range(1, 6):
-        for p in (p1, p2):
-            p.grad = None
-            (p ** 3).sum().backward()
-        IL.adam_step([p1], state, t, torch.full((2,), 1e-2))
+    lrs = torch.tensor([1e-2, 3e-3])
+    ref = [p1[k].detach().clone().requires_grad_() for k in range(2)]
+    opts = [torch.optim.Adam([r], lr=float(lr)) for r, lr in zip(ref, lrs)]
+    opt = StackedAdamW([p1], lr=lrs, weight_decay=0.0)
+    for _ in range(5):
+        opt.zero_grad()
+        (p1 ** 3).sum().backward()
         opt.step()
-    assert torch.allclose(p1, p2, atol=1e-6)
+        for r, o in zip(ref, opts):
+            o.zero_grad()
+            (r ** 3).sum().backward()
+            o.step()
+    assert torch.allclose(p1, torch.stack(ref), atol=1e-6)
+
+
+def test_batched_worlds_match_one_world_at_a_time():
+    """Tasks stacked on the leading axis (W, V per model) give each task's own output."""
+    ws = [IL.make_world([7, r], 32, [2, 0, 1], 0.5, 1.0) for r in range(2)]
+    W = torch.tensor(np.stack([w["W"] for w in ws])).double()
+    V = torch.tensor(np.stack([w["V"] for w in ws])).double()
+    x = torch.randn(2, 10, 96, dtype=torch.float64)
+    dW = torch.randn(2, 3, 32, 32, dtype=torch.float64) * 0.1
+    y = IL.forward_parallel(W, V, dW, x)
+    for k in range(2):
+        assert torch.allclose(y[k], IL.forward_parallel(W[k], V[k], dW[k:k + 1], x[k])[0])
+    xs = torch.randn(2, 10, 32, dtype=torch.float64)
+    ys = IL.forward(W, dW, xs)
+    for k in range(2):
+        assert torch.allclose(ys[k], IL.forward(W[k], dW[k:k + 1], xs[k])[0])
 
 
 def test_spearman_ties_and_constant_allocation():

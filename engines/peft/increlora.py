@@ -12,8 +12,10 @@ averaged per module over its active entries of P, λ and Q (IncreLoRA §3.2). A 
 starts with λ = 0 (the function is unchanged) and random unit-scale P, Q columns.
 
 Numerics only: `make_world` (frozen backbone and a target with heterogeneous-rank changes),
-`forward` (stacked MLPs), `SensitivityEMA`, `module_scores`, `adam_step` (Adam with a
-per-method learning rate).
+`forward` (stacked serial MLPs), `forward_parallel` / `split_branches` / `branches`
+(modules on parallel branches, one batched product), `delta`, `SensitivityEMA`,
+`module_scores`. The optimizer is the shared `engines.lm.stacked_train.StackedAdamW` (Adam
+with a learning rate per stacked model, weight decay 0).
 """
 
 from __future__ import annotations
@@ -22,11 +24,12 @@ import numpy as np
 import torch
 
 
-def make_world(seed: int, width: int, true_ranks: list[int], delta_scale: float,
+def make_world(seed: int | list[int], width: int, true_ranks: list[int], delta_scale: float,
                gain: float) -> dict[str, np.ndarray]:
     """Frozen weights W (L, d, d) ~ N(0, gain²/d) and changes Δ (L, d, d), Δ_l = c U_l V_l^T
     with orthonormal U_l, V_l (d x r_l): every true rank component has singular value
-    c = delta_scale (equal weight), so a module's share of the target is proportional to r_l."""
+    c = delta_scale (equal weight), so a module's share of the target is proportional to r_l.
+    `seed` is an int or a list of ints (numpy's SeedSequence entropy)."""
     rng = np.random.default_rng(seed)
     L, d = len(true_ranks), width
     W = rng.standard_normal((L, d, d)) * gain / np.sqrt(d)
@@ -41,30 +44,40 @@ def make_world(seed: int, width: int, true_ranks: list[int], delta_scale: float,
 
 
 def forward(W: torch.Tensor, dW: torch.Tensor | None, x: torch.Tensor) -> torch.Tensor:
-    """Stacked MLPs: W (L, d, d) frozen, dW (M, L, d, d) or None, x (M, n, d) or (n, d).
-    h <- tanh(h (W_l + ΔW_l)^T) for l < L; the last layer is linear."""
+    """Stacked serial MLPs: W (L, d, d) or (M, L, d, d) frozen, dW (M, L, d, d) or None,
+    x (M, n, d) or (n, d). h <- tanh(h (W_l + ΔW_l)^T) for l < L; the last layer is linear."""
     h = x
-    L = W.shape[0]
+    L = W.shape[-3]
     for i in range(L):
-        w = W[i] if dW is None else W[i] + dW[:, i]
+        w = W[..., i, :, :]
+        if dW is not None:
+            w = w + dW[:, i]
         h = h @ w.transpose(-1, -2)
         if i < L - 1:
             h = torch.tanh(h)
     return h
 
 
+def split_branches(x: torch.Tensor, L: int) -> torch.Tensor:
+    """x (..., n, L*d) -> its L input slices stacked, (..., L, n, d) (contiguous)."""
+    return x.unflatten(-1, (L, x.shape[-1] // L)).transpose(-2, -3).contiguous()
+
+
+def branches(w: torch.Tensor, V: torch.Tensor, xs: torch.Tensor) -> torch.Tensor:
+    """y = sum_l tanh(x_l w_l^T) V_l^T with w, V (..., L, d, d) and the slices
+    xs (..., L, n, d) of `split_branches`; leading axes broadcast. Returns (..., n, d)."""
+    h = torch.tanh(xs @ w.transpose(-1, -2))
+    return torch.einsum("...lnk,...lok->...no", h, V)
+
+
 def forward_parallel(W: torch.Tensor, V: torch.Tensor, dW: torch.Tensor | None,
                      x: torch.Tensor) -> torch.Tensor:
     """Parallel branches over disjoint input slices: x (M, n, L*d) or (n, L*d) is split into
-    L slices x_l and y = sum_l tanh(x_l (W_l + ΔW_l)^T) V_l^T with V (L, d, d) frozen. No
-    branch can absorb another's change, so every module's needed rank is identifiable."""
-    L, d = W.shape[0], W.shape[1]
-    hs = []
-    for i in range(L):
-        w = W[i] if dW is None else W[i] + dW[:, i]
-        hs.append(torch.tanh(x[..., i * d:(i + 1) * d] @ w.transpose(-1, -2)))
-    # sum_l h_l V_l^T as one product with V laid side by side: (d_out, L * d)
-    return torch.cat(hs, -1) @ V.permute(1, 0, 2).reshape(V.shape[1], L * d).T
+    L slices x_l and y = sum_l tanh(x_l (W_l + ΔW_l)^T) V_l^T with W, V (L, d, d) or
+    (M, L, d, d) frozen. No branch can absorb another's change, so every module's needed
+    rank is identifiable."""
+    w = W if dW is None else W + dW
+    return branches(w, V, split_branches(x, W.shape[-3]))
 
 
 def delta(P: torch.Tensor, lam: torch.Tensor, Q: torch.Tensor,
@@ -77,10 +90,11 @@ def delta(P: torch.Tensor, lam: torch.Tensor, Q: torch.Tensor,
 class SensitivityEMA:
     """AdaLoRA/IncreLoRA smoothed sensitivity s = Ī ⊙ Ū of each tensor entry."""
 
-    def __init__(self, shapes: list[tuple[int, ...]], beta: float) -> None:
+    def __init__(self, shapes: list[tuple[int, ...]], beta: float,
+                 device: torch.device | str | None = None) -> None:
         self.beta = beta
-        self.I = [torch.zeros(s) for s in shapes]
-        self.U = [torch.zeros(s) for s in shapes]
+        self.I = [torch.zeros(s, device=device) for s in shapes]
+        self.U = [torch.zeros(s, device=device) for s in shapes]
 
     def update(self, params: list[torch.Tensor]) -> None:
         b = self.beta
@@ -102,19 +116,3 @@ def module_scores(sP: torch.Tensor, slam: torch.Tensor, sQ: torch.Tensor,
            + (sQ * mask.unsqueeze(-1)).sum((-1, -2)))
     n = mask.sum(-1) * (2 * d + 1)
     return tot / n.clamp(min=1)
-
-
-def adam_step(params: list[torch.Tensor], state: list[tuple[torch.Tensor, torch.Tensor]],
-              t: int, lr: torch.Tensor, b1: float = 0.9, b2: float = 0.999,
-              eps: float = 1e-8) -> None:
-    """One Adam step (bias-corrected) with a per-method learning rate lr (M,), broadcast over
-    each parameter's leading method axis."""
-    with torch.no_grad():
-        for p, (m, v) in zip(params, state):
-            g = p.grad
-            m.mul_(b1).add_((1 - b1) * g)
-            v.mul_(b2).add_((1 - b2) * g * g)
-            mh = m / (1 - b1 ** t)
-            vh = v / (1 - b2 ** t)
-            step = lr.reshape((-1,) + (1,) * (p.dim() - 1)) * mh / (vh.sqrt() + eps)
-            p.sub_(step)
