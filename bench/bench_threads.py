@@ -95,9 +95,13 @@ def main() -> int:
                 "--seed", str(args.seed)]
         for cond in ("idle", "busy"):
             with busy_neighbour(cond == "busy"):
-                t_def = wall(base, env, args.reps)
-                t1 = wall(base + ["--threads", "1"], env, args.reps)
-                t2 = wall(base + ["--threads", "2"], env, args.reps)
+                # the three modes take turns, rep by rep, so a drift in the machine's
+                # load (another program starting) falls on all of them alike
+                t_def = t1 = t2 = float("inf")
+                for _ in range(args.reps):
+                    t_def = min(t_def, wall(base, env, 1))
+                    t1 = min(t1, wall(base + ["--threads", "1"], env, 1))
+                    t2 = min(t2, wall(base + ["--threads", "2"], env, 1))
             ratio = t_def / min(t1, t2)
             rows.append((sid, cond, t_def, t1, t2, ratio))
             print(f"{sid:36} {cond:5} {t_def:8.2f} {t1:8.2f} {t2:8.2f} {ratio:8.2f}",
