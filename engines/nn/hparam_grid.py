@@ -13,8 +13,9 @@ one shape (weights (K, fan_in, fan_out), baddbmm), every model starting from the
 and reading the same D = steps * B fresh samples (common random numbers: the loss-vs-lr
 curve of a cell has no noise from init or data order, only from the lr itself).
 
-Optimizer: AdamW (decoupled weight decay, as torch.optim.AdamW) with a peak lr per model,
-linear warm-up over `warmup` of the steps, cosine decay to `final` x peak. `lr_scaling`
+Optimizer: AdamW (engines/lm/stacked_train.StackedAdamW: decoupled weight decay, as
+torch.optim.AdamW, a peak lr per model) on views of the flat parameters, linear warm-up
+over `warmup` of the steps, cosine decay to `final` x peak. `lr_scaling`
 'mup' is muP for Adam (Yang et al. 2022, Table 3) relative to `base_width`: the lr of the
 hidden and output weight matrices x base_width / w (updates shrink as 1/fan_in) and the
 output layer's init x sqrt(base_width / w) (variance 1/fan_in^2); input weights and biases
@@ -32,6 +33,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
+
+from ..lm.stacked_train import StackedAdamW
 
 
 @dataclass(frozen=True)
@@ -147,6 +150,26 @@ def lr_factor(steps: int, warmup: float = 0.05, final: float = 0.1) -> np.ndarra
     return np.where(t <= w, t / w, final + (1 - final) * 0.5 * (1 + np.cos(np.pi * frac)))
 
 
+def _lr_groups(model: StackedMLP, width: int, lr_scaling: str,
+              base_width: int) -> dict[float, list[tuple[int, int]]]:
+    """Column spans [start, end) of theta per lr multiplier: all 1 in SP (one span, the
+    whole row); muP: the hidden and output weight matrices x base_width / width."""
+    scaled = set(model.matrices[1:]) if lr_scaling == "mup" else set()
+    pieces = []
+    for off, a, b in model.shapes:
+        pieces.append((off, off + a * b, base_width / width if (off, off + a * b) in scaled
+                       else 1.0))
+        pieces.append((off + a * b, off + a * b + b, 1.0))
+    groups: dict[float, list[tuple[int, int]]] = {}
+    for start, end, mult in pieces:
+        spans = groups.setdefault(mult, [])
+        if spans and spans[-1][1] == start:
+            spans[-1] = (spans[-1][0], end)  # merge with the previous span
+        else:
+            spans.append((start, end))
+    return groups
+
+
 def train_cell(teacher: TanhTeacher, width: int, D: int, B: int, lrs: Sequence[float], *,
                rng: np.random.Generator, generator: torch.Generator, X_test: torch.Tensor,
                f_test: torch.Tensor, betas: tuple[float, float] = (0.9, 0.95),
@@ -156,37 +179,37 @@ def train_cell(teacher: TanhTeacher, width: int, D: int, B: int, lrs: Sequence[f
                should_stop: Callable[[], bool] | None = None) -> np.ndarray:
     """Train one cell's runs and return their final losses (replicates, len(lrs)): excess
     risk on X_test plus noise^2; NaN for a run that diverged. A replicate is an own init
-    and own data stream shared by all its lrs. AdamW as torch.optim.AdamW: p <- p (1 -
-    lr wd), then the bias-corrected Adam step."""
+    and own data stream shared by all its lrs (so an lr appended to `lrs` is trained with
+    the same inits and data as the others). AdamW as torch.optim.AdamW (StackedAdamW, one
+    per lr multiplier: muP scales some matrices' lr): p <- p (1 - lr wd), then the
+    bias-corrected Adam step."""
     R, n_lr = replicates, len(lrs)
     K = R * n_lr
     steps = max(1, D // B)
     out_scale = (base_width / width) ** 0.5 if lr_scaling == "mup" else 1.0
     model = StackedMLP(K, teacher.d, width, generator, inits=R, out_scale=out_scale).to(device)
     theta = model.theta
-    mult = torch.ones(1, theta.shape[1], device=device)
-    if lr_scaling == "mup":  # hidden and output matrices: lr x base_width / width
-        for start, end in model.matrices[1:]:
-            mult[0, start:end] = base_width / width
-    peak = torch.tensor(list(lrs) * R, dtype=torch.float32, device=device).reshape(K, 1) * mult
-    m = torch.zeros_like(theta)
-    v = torch.zeros_like(theta)
     grad = torch.zeros_like(theta)
+    optimizers = []  # one StackedAdamW per lr multiplier, over views of theta and grad
+    for mult, spans in _lr_groups(model, width, lr_scaling, base_width).items():
+        views = []
+        for start, end in spans:
+            view = theta.detach()[:, start:end]
+            view.grad = grad[:, start:end]  # mse_grad writes into `grad`, hence here
+            views.append(view)
+        optimizers.append((mult, StackedAdamW(views, betas=betas, eps=eps,
+                                              weight_decay=weight_decay)))
+    peak = torch.tensor(list(lrs) * R, dtype=torch.float32, device=device)  # (K,)
     sched = lr_factor(steps, warmup, final)
     X, y = teacher.sample(rng, steps * R * B)
     X = torch.as_tensor(X, dtype=torch.float32, device=device).reshape(steps, R, 1, B, -1)
     y = torch.as_tensor(y, dtype=torch.float32, device=device).reshape(steps, R, 1, B)
-    b1, b2 = betas
     for t in range(1, steps + 1):
         xb = X[t - 1].expand(R, n_lr, B, teacher.d).reshape(K, B, teacher.d)
         model.mse_grad(xb, y[t - 1].expand(R, n_lr, B).reshape(K, B), grad)
-        with torch.no_grad():
-            lr = peak * float(sched[t - 1])
-            theta.mul_(1 - lr * weight_decay)
-            m.lerp_(grad, 1 - b1)
-            v.mul_(b2).addcmul_(grad, grad, value=1 - b2)
-            denom = (v / (1 - b2 ** t)).sqrt_().add_(eps)
-            theta.sub_(lr / (1 - b1 ** t) * m / denom)
+        for mult, opt in optimizers:
+            opt.lr = peak * (mult * float(sched[t - 1]))
+            opt.step()
         if should_stop is not None and should_stop():
             break
     with torch.no_grad():
