@@ -87,3 +87,57 @@ def test_dense_and_sparse_expert_compute_give_the_same_function_and_gradients():
         grads.append(torch.cat([p.grad.flatten() for p in m.parameters()]))
     assert torch.allclose(outs[0], outs[1], atol=1e-6)
     assert torch.allclose(grads[0], grads[1], atol=1e-6)
+
+
+@pytest.mark.parametrize("variant", ["vit", "albert", "shared_indivln", "widenet"])
+def test_each_stacked_member_computes_the_shared_encoder_with_its_weights(variant):
+    cfg = wn.WideNetConfig.variant(variant, vocab=40, seq_len=6, d_model=16, heads=2, layers=3)
+    stack = wn.init_stack_(wn.StackedEncoder(cfg, 3), torch.Generator().manual_seed(0))
+    with torch.no_grad():  # non-trivial LayerNorms and biases too
+        for p in stack.parameters():
+            p.add_(0.1 * torch.randn(p.shape, generator=torch.Generator().manual_seed(1)))
+    x = torch.randint(0, 40, (7, 6), generator=torch.Generator().manual_seed(2))
+    logits, bal, counts = stack(x)
+    assert logits.shape == (3, 7, 10) and counts.shape[:2] == (3, 3)
+    for k in range(3):
+        m = stack.member(k)
+        assert m.n_params() == stack.n_params()
+        ref_logits, ref_bal, ref_counts = m(x)
+        assert torch.allclose(logits[k], ref_logits, atol=1e-5)
+        assert torch.allclose(bal[k], ref_bal, atol=1e-6)
+        assert torch.equal(counts[:, k], ref_counts)
+
+
+def test_stacked_members_train_independently():
+    # the gradient of the summed loss wrt member k's weights is member k's own gradient
+    cfg = wn.WideNetConfig.variant("widenet", vocab=40, seq_len=6, d_model=8, heads=2, layers=2)
+    stack = wn.init_stack_(wn.StackedEncoder(cfg, 2), torch.Generator().manual_seed(0))
+    x = torch.randint(0, 40, (5, 6), generator=torch.Generator().manual_seed(3))
+    logits, bal, _ = stack(x)
+    (logits.square().sum() + bal.sum()).backward()
+    m = stack.member(1)
+    ref_logits, ref_bal, _ = m(x)
+    (ref_logits.square().sum() + ref_bal).backward()
+    assert torch.allclose(stack.w1.grad[0, 1].permute(1, 0, 2), m.ffn[0].w1.grad, atol=1e-5)
+    assert torch.allclose(stack.tok.grad[1], m.tok.weight.grad, atol=1e-5)
+
+
+def test_stacked_albert_and_one_expert_shared_ln_widenet_start_identical():
+    kw = dict(vocab=40, seq_len=6, d_model=8, heads=2, layers=2)
+    a = wn.init_stack_(wn.StackedEncoder(wn.WideNetConfig.variant("albert", **kw), 2),
+                       torch.Generator().manual_seed(5))
+    w = wn.init_stack_(wn.StackedEncoder(
+        wn.WideNetConfig.variant("widenet_sharedln", n_experts=1, **kw), 2),
+        torch.Generator().manual_seed(5))
+    x = torch.randint(0, 40, (4, 6))
+    assert torch.equal(a(x)[0], w(x)[0])
+
+
+def test_all_key_pairs_is_every_input_once_with_its_label():
+    task = wn.KeyPairTask(3, 4, seq_len=2)
+    table = task.table(torch.Generator().manual_seed(0))
+    X, y = wn.all_key_pairs(task, table)
+    assert X.shape == (24, 2) and len({tuple(r) for r in X.tolist()}) == 24
+    for (s0, s1), label in zip(X.tolist(), y.tolist()):
+        a, b = (s0, s1 - 3) if s0 < 3 else (s1, s0 - 3)
+        assert label == table[a, b]

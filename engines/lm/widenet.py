@@ -247,3 +247,157 @@ class KeyPairTask:
         seq[rows, pos[:, 0]] = a
         seq[rows, pos[:, 1]] = self.na + b
         return seq, table[a, b]
+
+
+class StackedEncoder(nn.Module):
+    """`members` independently initialised copies of `SharedEncoder(cfg)` as one tensor
+    program: every weight carries a member axis (after the layer axis, if any) and all
+    members read the same token batch. Member k computes the same function as
+    `member(k)` (a SharedEncoder holding its weights; tested); the sum of the members'
+    losses trains them independently (AdamW acts coordinate by coordinate), so K inits
+    cost little more than one at toy width, where per-op overhead dominates.
+
+    The MoE computes every expert and mixes with the top-k weights (the dense form of
+    `MoE`): the experts' hidden layers are laid side by side, (d, E*4d), scaled by their
+    combine weights and projected back with the stacked (E*4d, d) output weights."""
+
+    def __init__(self, cfg: WideNetConfig, members: int) -> None:
+        super().__init__()
+        self.cfg, self.members = cfg, members
+        K, d, L, E = members, cfg.d_model, cfg.layers, cfg.n_experts
+        h = 4 * d
+        na = 1 if cfg.share_attn else L
+        nf = 1 if cfg.share_ffn else L
+        nl = L if cfg.individual_ln else 1
+
+        def par(*shape: int) -> nn.Parameter:
+            return nn.Parameter(torch.zeros(*shape))
+
+        self.tok = par(K, cfg.vocab + 1, d)  # the last id is CLS
+        self.pos = par(K, cfg.seq_len + 1, d)
+        self.qkv_w, self.qkv_b = par(na, K, d, 3 * d), par(na, K, 3 * d)
+        self.proj_w, self.proj_b = par(na, K, d, d), par(na, K, d)
+        self.w1, self.b1 = par(nf, K, d, E, h), par(nf, K, E, h)
+        self.w2, self.b2 = par(nf, K, E, h, d), par(nf, K, E, d)
+        self.register_parameter("router", par(nf, K, d, E) if E > 1 else None)
+        self.ln1_w, self.ln1_b = par(nl, K, d), par(nl, K, d)
+        self.ln2_w, self.ln2_b = par(nl, K, d), par(nl, K, d)
+        self.lnf_w, self.lnf_b = par(K, d), par(K, d)
+        self.head_w, self.head_b = par(K, d, cfg.n_classes), par(K, cfg.n_classes)
+
+    def n_params(self) -> int:
+        """Trainable parameters of one member."""
+        return sum(p.numel() for p in self.parameters()) // self.members
+
+    @staticmethod
+    def _ln(x: torch.Tensor, w: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        return F.layer_norm(x, x.shape[-1:]) * w[:, None] + b[:, None]
+
+    def _attn(self, x: torch.Tensor, i: int, B: int) -> torch.Tensor:
+        K, N, d = x.shape
+        H = self.cfg.heads
+        S = N // B
+        qkv = torch.baddbmm(self.qkv_b[i][:, None], x, self.qkv_w[i])
+        q, k, v = qkv.view(K, B, S, 3, H, d // H).permute(3, 0, 1, 4, 2, 5)
+        att = (q @ k.transpose(-2, -1)) * (1.0 / math.sqrt(d // H))
+        y = (att.softmax(-1) @ v).permute(0, 1, 3, 2, 4).reshape(K, N, d)
+        return torch.baddbmm(self.proj_b[i][:, None], y, self.proj_w[i])
+
+    def _moe(self, x: torch.Tensor, i: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """x (K, N, d) -> (output (K, N, d), balance loss (K,), top-1 counts (K, E))."""
+        K, N, d = x.shape
+        E = self.cfg.n_experts
+        h = 4 * d
+        hid = F.gelu(torch.baddbmm(self.b1[i].view(K, 1, E * h), x,
+                                   self.w1[i].view(K, d, E * h)))
+        if self.router is None:
+            out = torch.baddbmm(self.b2[i], hid, self.w2[i].view(K, h, d))
+            return out, x.new_ones(K), x.new_full((K, 1), float(N))
+        probs = (x @ self.router[i]).softmax(-1)  # (K, N, E)
+        w, idx = probs.topk(self.cfg.top_k, dim=-1)
+        combine = torch.zeros_like(probs).scatter(-1, idx, w / w.sum(-1, keepdim=True))
+        hid = (hid.view(K, N, E, h) * combine[..., None]).view(K, N, E * h)
+        out = torch.baddbmm(combine @ self.b2[i], hid, self.w2[i].view(K, E * h, d))
+        counts = F.one_hot(idx[..., 0], E).sum(1).to(x.dtype)
+        balance = E * (counts / N * probs.mean(1)).sum(-1)
+        return out, balance, counts
+
+    def forward(self, tokens: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """tokens (B, T) -> (logits (K, B, classes), mean balance loss over layers (K,),
+        top-1 counts (L, K, E))."""
+        cfg = self.cfg
+        B = tokens.shape[0]
+        toks = torch.cat([tokens.new_full((B, 1), cfg.vocab), tokens], 1)
+        K, S, d = self.members, toks.shape[1], cfg.d_model
+        x = (self.tok[:, toks] + self.pos[:, None]).reshape(K, B * S, d)
+        balances, counts = [], []
+        for layer in range(cfg.layers):
+            a = 0 if cfg.share_attn else layer
+            f = 0 if cfg.share_ffn else layer
+            n = layer if cfg.individual_ln else 0
+            x = x + self._attn(self._ln(x, self.ln1_w[n], self.ln1_b[n]), a, B)
+            y, bal, cnt = self._moe(self._ln(x, self.ln2_w[n], self.ln2_b[n]), f)
+            x = x + y
+            balances.append(bal)
+            counts.append(cnt)
+        z = self._ln(x.view(K, B, S, d)[:, :, 0], self.lnf_w, self.lnf_b)
+        logits = torch.baddbmm(self.head_b[:, None], z, self.head_w)
+        return logits, torch.stack(balances).mean(0), torch.stack(counts)
+
+    @torch.no_grad()
+    def member(self, k: int) -> SharedEncoder:
+        """Member k as a SharedEncoder (a copy of its weights)."""
+        cfg, E, d = self.cfg, self.cfg.n_experts, self.cfg.d_model
+        m = SharedEncoder(cfg)
+        m.tok.weight.copy_(self.tok[k])
+        m.pos.copy_(self.pos[k])
+        for i, a in enumerate(m.attn):
+            a.qkv.weight.copy_(self.qkv_w[i, k].T)
+            a.qkv.bias.copy_(self.qkv_b[i, k])
+            a.proj.weight.copy_(self.proj_w[i, k].T)
+            a.proj.bias.copy_(self.proj_b[i, k])
+        for i, f in enumerate(m.ffn):
+            f.w1.copy_(self.w1[i, k].permute(1, 0, 2))
+            f.b1.copy_(self.b1[i, k])
+            f.w2.copy_(self.w2[i, k])
+            f.b2.copy_(self.b2[i, k])
+            if f.router is not None:
+                f.router.weight.copy_(self.router[i, k].T)
+        for lns, w, b in ((m.ln1, self.ln1_w, self.ln1_b), (m.ln2, self.ln2_w, self.ln2_b)):
+            for n, ln in enumerate(lns):
+                ln.weight.copy_(w[n, k])
+                ln.bias.copy_(b[n, k])
+        m.ln_f.weight.copy_(self.lnf_w[k])
+        m.ln_f.bias.copy_(self.lnf_b[k])
+        m.head.weight.copy_(self.head_w[k].T)
+        m.head.bias.copy_(self.head_b[k])
+        assert E == m.ffn[0].n_experts and d == m.tok.weight.shape[1]
+        return m
+
+
+@torch.no_grad()
+def init_stack_(model: StackedEncoder, generator: torch.Generator) -> StackedEncoder:
+    """`init_`'s scheme for every member: N(0, 0.02) weights (attention output projections
+    and expert output weights N(0, 0.02 / sqrt(2L))), zero biases, LayerNorms 1/0; drawn
+    from `generator` in a fixed order, so two stacks of the same shapes get the same
+    weights."""
+    resid = 0.02 / math.sqrt(2 * model.cfg.layers)
+    for name, p in model.named_parameters():
+        if name.startswith("ln"):
+            p.fill_(1.0) if name.endswith("_w") else p.zero_()
+        elif name.endswith(("_b", "b1", "b2")):
+            p.zero_()
+        else:
+            std = resid if name in ("proj_w", "w2") else 0.02
+            p.normal_(0.0, std, generator=generator)
+    return model
+
+
+def all_key_pairs(task: KeyPairTask, table: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Every distinct input of a distractor-free task (seq_len 2): each (a, b) pair in both
+    orders, 2 * na * nb sequences, and their labels: the exact recall test."""
+    assert task.seq_len == 2, "only a distractor-free task has a finite input set"
+    a, b = torch.meshgrid(torch.arange(task.na), torch.arange(task.nb), indexing="ij")
+    a, b = a.reshape(-1), b.reshape(-1)
+    ab = torch.stack([a, task.na + b], 1)
+    return torch.cat([ab, ab.flip(1)]), table[a, b].repeat(2)
