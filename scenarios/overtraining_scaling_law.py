@@ -394,7 +394,6 @@ SCENARIO = Scenario(
     key_metric="train_loss",
     total_steps=total_steps,
     uses_torch=True,
-    threads=2,  # 1.15x faster on 2 idle cores than on 1 (bench_threads, quick)
     notes=__doc__ or "",
     paper_reports="Fitted on small runs, L(C, M) predicts the validation loss of a 1.4B "
                   "parameter, 900B token run (32x over-trained) and of a 6.9B parameter, "

@@ -81,8 +81,13 @@ convergence within the budget; where the models are not converged, which one is 
 seed luck or a learning-speed effect of the batch size. "Beats plain sharing (ALBERT)"
 did NOT reproduce: converged, widenet = albert = vit (the default fails it on the seeds
 tried, by a margin of exactly 0.01 below the threshold). The quick preset cannot converge
-in 10 s and stays a noisy read. The pass rates of the final bench (seeds 0-19) are in
-scenarios/results.json.
+in 10 s and stays a noisy read. Final bench (seeds 0-19, bench_results): default (F1)
+PASS 3/20: widenet - albert is exactly 0 on 16 seeds and +0.042/+0.042/+0.056 on the
+three where albert had not quite finished; widenet - vit >= -0.01 on 20/20 (median 0,
+lowest -0.007); UNSTABLE (17/20 FAIL, needs 19). Quick (Q3) PASS 11/20: widenet - albert
+>= 0.01 on 15/20 (median +0.062, -0.195..+0.211), widenet - vit on 13/20. Params ratio
+0.635, least-used expert share 0.11-0.22. Next world to try for the default: F1 with
+~500 steps, so that albert also finishes on every seed (a stable FAIL expected).
 Not tested: the LN ablation (shared_indivln is available as a variant; the spec found it
 equal to albert, i.e. the paper's LN ablation did not reproduce), vit_moe, the CUDA path.
 """
