@@ -86,8 +86,9 @@ PASS 3/20: widenet - albert is exactly 0 on 16 seeds and +0.042/+0.042/+0.056 on
 three where albert had not quite finished; widenet - vit >= -0.01 on 20/20 (median 0,
 lowest -0.007); UNSTABLE (17/20 FAIL, needs 19). Quick (Q3) PASS 11/20: widenet - albert
 >= 0.01 on 15/20 (median +0.062, -0.195..+0.211), widenet - vit on 13/20. Params ratio
-0.635, least-used expert share 0.11-0.22. Next world to try for the default: F1 with
-~500 steps, so that albert also finishes on every seed (a stable FAIL expected).
+0.635, least-used expert share 0.11-0.22. F1 with 500 steps (23-26 s wall per seed, 2
+workers), seeds 0-19: PASS 2/20, still UNSTABLE: widenet - vit 0 on 20/20, widenet -
+albert 0 on 18 seeds and up to +0.3125 where albert stalls (it still does at 500 steps).
 Not tested: the LN ablation (shared_indivln is available as a variant; the spec found it
 equal to albert, i.e. the paper's LN ablation did not reproduce), vit_moe, the CUDA path.
 """
