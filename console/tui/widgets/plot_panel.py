@@ -212,12 +212,8 @@ class PlotPanel(PlotextPlot):
     def predraw(self, width: int, height: int) -> None:
         """Draw the picture at a size the panel will have (it is hidden on another
         page now); shown at once when the panel appears at that size."""
-        if not self.needs_predraw(width, height) or not self.is_mounted:
-            return
-        self._building = True
-        self._building_key = (self.data_key(), width, height, self.app.theme)
-        self.run_worker(partial(self._build, self._building_key), group="plot",
-                        exit_on_error=False)
+        if self.needs_predraw(width, height) and self.is_mounted:
+            self._start_build((self.data_key(), width, height, self.app.theme))
 
     def redraw(self) -> None:
         """Build the picture now (off the UI thread); shown when ready."""
@@ -226,11 +222,13 @@ class PlotPanel(PlotextPlot):
         if self._building or not self.is_mounted or not self.size.area:
             self._pending = True
             return
-        self._building = True
         self._pending = False
-        self._building_key = self._wanted()
-        self.run_worker(partial(self._build, self._building_key), group="plot",
-                        exit_on_error=False)
+        self._start_build(self._wanted())
+
+    def _start_build(self, key: tuple) -> None:
+        self._building = True
+        self._building_key = key
+        self.run_worker(partial(self._build, key), group="plot", exit_on_error=False)
 
     async def _build(self, key: tuple) -> None:
         try:
