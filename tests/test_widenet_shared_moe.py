@@ -20,13 +20,15 @@ def quick():
 
 
 def test_quick_run_trains_every_variant_and_widenet_has_far_fewer_parameters(quick):
-    # the accuracy ranking is not stable at this budget (see the module notes), so the
-    # test pins what is: the parameter ratio, the variants train, the experts are used
+    # the quick world is one where every variant stores its whole 16-pair table (seed 0
+    # included): widenet matches vit with fewer parameters and does not beat albert
     h = quick.history
-    assert PARAM_RATIO not in scenario_runs.failed_paper(quick)
+    failed = scenario_runs.failed_paper(quick)
+    assert PARAM_RATIO not in failed and VS_VIT not in failed
+    assert VS_ALBERT in failed
     assert h.last("params_ratio") < 0.7
     for v in ("vit", "albert", "widenet"):
-        assert h.last(f"final_acc_{v}") > 0.15  # chance is 0.1
+        assert h.last(f"final_acc_{v}") == 1.0  # chance is 0.1
     table = h.tables["widenet expert usage (top-1 share of test tokens)"]
     assert len(table.rows) == 5 and len(table.columns) == 4
 
