@@ -343,7 +343,7 @@ SCENARIO = Scenario(
     key_metric="acc_widenet",
     total_steps=total_steps,
     uses_torch=True,
-    threads=2,  # 1.30x faster on 2 idle cores than on 1 (bench_threads, quick)
+    threads=2,  # 1.30x faster on 2 idle cores (old 64-pair quick); 1.04x on the 16-pair one
     notes=__doc__ or "",
     paper_reports="On ImageNet-1K WideNet (a ViT whose block is shared across depth, with a "
                   "4-expert top-2 MoE FFN and per-layer LayerNorms) beats ViT-B by 1.5% with "
