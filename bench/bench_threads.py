@@ -11,9 +11,11 @@ the target (<= 1.1). The busy neighbour is a Python busy loop started and stoppe
 
 The three modes take turns rep by rep, in an order that rotates each rep (on this kind of
 virtual machine a fresh process's page faults cost 1-3 s of system time at random, so a
-mode always run first or after a given other would carry a bias). The default runs write
-records to a temporary folder; the "policy" column is the thread count their headers
-show. Where the policy ran k threads, "default" and "k thr" are the same program, so
+mode always run first or after a given other would carry a bias). Every timed run is
+`--no-record` (a recorded run may reuse artifacts from the runs folder's cache, which
+would flatter whichever mode records); one more, untimed default run per cell writes a
+record to a temporary folder, and the "policy" column is the thread count its header
+shows. Where the policy ran k threads, "default" and "k thr" are the same program, so
 their ratio ("A/A") is the box's noise, the floor under any cell's ratio.
 
 `--check-all` also times `paramlab check --all --preset quick --seeds 0` beside the busy
@@ -110,7 +112,8 @@ def main() -> int:
         base = [PARAMLAB, "run", sid, "--preset", "quick", "--seed", str(args.seed)]
         for cond in ("idle", "busy"):
             with busy_neighbour(cond == "busy"), tempfile.TemporaryDirectory() as tmp:
-                modes = {"default": base + ["--runs-dir", tmp],
+                wall(base + ["--runs-dir", tmp], env)  # untimed: what the policy chose
+                modes = {"default": base + ["--no-record"],
                          "1": base + ["--no-record", "--threads", "1"],
                          "2": base + ["--no-record", "--threads", "2"]}
                 best = dict.fromkeys(modes, float("inf"))
