@@ -14,7 +14,6 @@ another process measures nothing about speed, but this bench is about numbers, n
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import os
 import subprocess
@@ -23,8 +22,9 @@ import tempfile
 from pathlib import Path
 
 from paramlab.console.core.inputs import parse_seeds
-from paramlab.console.core.reading import read_record
+from paramlab.console.core.reading import iter_events, read_record
 from paramlab.console.core.threads import THREAD_ENV
+from paramlab.scenarios.base import Metric
 
 PARAMLAB = os.path.join(os.path.dirname(sys.executable), "paramlab")
 
@@ -36,14 +36,8 @@ def declared_ids() -> list[str]:
 
 
 def metrics(path: Path) -> dict[tuple[float, str], float]:
-    out = {}
-    with open(path) as f:
-        for line in f:
-            e = json.loads(line)
-            if e.get("kind") == "event" and e.get("type") == "metric":
-                for k, v in e["values"].items():
-                    out[(e["step"], k)] = float(v)
-    return out
+    return {(e.step, k): v for e in iter_events(path) if isinstance(e, Metric)
+            for k, v in e.values.items()}
 
 
 def run(sid: str, preset: str, seed: int, threads: int, runs: Path) -> Path:

@@ -38,6 +38,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from paramlab.console.core.reading import read_record
 from paramlab.console.core.threads import THREAD_ENV as BLAS_ENV
 
 # paramlab's own markers (the thread policy of issue 17) are cleared with the variables
@@ -77,13 +78,12 @@ def wall(cmd: list[str], env: dict[str, str]) -> float:
 
 
 def policy_threads(runs_dir: Path) -> str:
-    """The thread counts the default runs' record headers show ("1", "2" or "1/2")."""
-    seen = set()
-    for rec in runs_dir.glob("*.jsonl"):
-        with open(rec) as f:
-            header = json.loads(f.readline())
-        seen.add(int((header.get("threads") or {}).get("threads", 0)))
-    return "/".join(str(n) for n in sorted(seen)) or "?"
+    """The thread count the untimed default run's record header shows."""
+    recs = list(runs_dir.glob("*.jsonl"))
+    if len(recs) != 1:
+        return "?"
+    return str((read_record(recs[0], header_only=True).header.get("threads") or {})
+               .get("threads", "?"))
 
 
 # the paramlab of this interpreter (a venv's), not whichever is first on PATH
