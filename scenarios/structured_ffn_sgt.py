@@ -150,6 +150,7 @@ def run(p: StructuredFfnSgtParams, ctx: RunContext) -> Iterator[Metric | Table |
     import numpy as np
     import torch
 
+    from paramlab.engines.lm.stacked_train import StackedAdamW
     from paramlab.engines.nn import structured_ffn as S
 
     dev = ctx.device
@@ -173,7 +174,7 @@ def run(p: StructuredFfnSgtParams, ctx: RunContext) -> Iterator[Metric | Table |
                        depth=p.depth, hidden=h, rank=p.rank)
     S.tie_init(net, source=1, targets=[2, 3, 4])
     net = net.to(dev)
-    opt = S.StackedAdam(net)
+    opt = StackedAdamW([net.flat], weight_decay=0.0)  # Adam, one lr per model (set per step)
     kinds = ["dense", "none", p.schedule, "step", "none"]
     ends = [p.steps] * 4 + [long_steps]
     budget = {"dense": S.ffn_params(d, 4 * d, None), "lowrank": S.ffn_params(d, h, p.rank)}
@@ -212,14 +213,16 @@ def run(p: StructuredFfnSgtParams, ctx: RunContext) -> Iterator[Metric | Table |
         if t == long_steps or ctx.should_stop():
             break
         if t == p.steps:  # the equal-steps runs are done: keep the long run alone
-            opt, kinds, ends = opt.select([len(kinds) - 1]), kinds[-1:], ends[-1:]
-            net = opt.model
+            keep = [len(kinds) - 1]
+            net = S.select(net, keep)
+            opt, kinds, ends = opt.select([net.flat], keep), kinds[-1:], ends[-1:]
             alpha = alpha[-1:]
         idx = torch.randint(0, p.n_train, (p.batch,), generator=order).to(dev)
         loss = S.per_model_mse(net(x_tr[idx], alpha), y_tr[idx]).sum()
         loss.backward()
-        opt.step(torch.tensor([p.lr * S.lr_factor(t, n, p.warmup) for n in ends],
-                              device=dev))
+        opt.lr = torch.tensor([p.lr * S.lr_factor(t, n, p.warmup) for n in ends], device=dev)
+        opt.step()
+        opt.zero_grad()
     if len(final) == 5:
         rows = [*VARIANTS, "long"]
         yield Table("final validation loss", [LABELS[r] for r in rows], ["val MSE"],

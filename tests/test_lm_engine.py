@@ -147,6 +147,35 @@ def test_zero_learning_rate_freezes_a_model_and_only_it():
         assert torch.equal(p[0], q[0]) and not torch.equal(p[1], q[1])
 
 
+def test_a_selected_model_goes_on_as_in_the_stack_and_scale_multiplies_the_lr():
+    # 3 models with their own lr and weight decay: 3 steps together, then models [2, 0]
+    # taken out (select) for 3 more steps at scale 0.5, vs the whole stack at lr / 2
+    stacked, ref_stack = (lm.StackedMLPLM(_models(3, seed=8)) for _ in range(2))
+    lrs, wds = torch.tensor([3e-3, 1e-3, 5e-3]), torch.tensor([0.05, 0.0, 0.3])
+    opt = st.StackedAdamW(stacked.parameters(), lr=lrs, weight_decay=wds)
+    ref = st.StackedAdamW(ref_stack.parameters(), lr=lrs, weight_decay=wds)
+    g = torch.Generator().manual_seed(9)
+    idx = torch.randint(0, 8, (6, 3, 4, 3), generator=g)
+    y = torch.randint(0, 8, (6, 3, 4), generator=g)
+    keep, model, scale = [2, 0], stacked, 1.0
+    for t in range(6):
+        if t == 3:
+            model = lm.StackedMLPLM(_models(2))
+            with torch.no_grad():
+                for a, b in zip(model.parameters(), stacked.parameters()):
+                    a.copy_(b[keep])
+            opt, scale, ref.lr = opt.select(model.parameters(), keep), 0.5, lrs / 2
+        rows = keep if t >= 3 else [0, 1, 2]
+        lm.cross_entropy_per_model(model(idx[t][rows]), y[t][rows]).sum().backward()
+        lm.cross_entropy_per_model(ref_stack(idx[t]), y[t]).sum().backward()
+        for o, s in ((opt, scale), (ref, 1.0)):
+            o.step(s)
+            o.zero_grad()
+    for a, b in zip(model.parameters(), ref_stack.parameters()):
+        torch.testing.assert_close(a, b.detach()[keep])
+    assert opt.t == 6 and not torch.equal(opt.params[0][0], opt.params[0][1])
+
+
 def test_dropout_rate_per_model_keeps_the_mean_and_spares_rate_zero():
     h = torch.ones(3, 200, 100)
     out = lm.stacked_dropout(h, torch.tensor([0.0, 0.3, 0.6]),

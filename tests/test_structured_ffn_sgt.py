@@ -5,6 +5,7 @@ import pytest
 import scenario_runs
 import torch
 
+from paramlab.engines.lm.stacked_train import StackedAdamW
 from paramlab.engines.nn import structured_ffn as S
 from paramlab.scenarios.structured_ffn_sgt import CRIT_FLOP, CRIT_GAIN, CRIT_STEP
 
@@ -108,17 +109,19 @@ def _tiny(dense):
 def test_a_stacked_model_trains_as_it_would_alone_under_torch_adam():
     net = _tiny([True, False])
     alone = S.select(net, [1])
-    opt = S.StackedAdam(net)
+    opt = StackedAdamW([net.flat], weight_decay=0.0)
     ref = torch.optim.Adam(alone.parameters(), lr=1e-2)
     alphas, lrs = [1.0, 0.4], [3e-3, 1e-2]
     g = torch.Generator().manual_seed(4)
     for t in range(6):
         if t == 3:  # split the stack mid-run: the moments travel with the model
-            opt, alphas, lrs = opt.select([1]), alphas[1:], lrs[1:]
-            net = opt.model
+            net = S.select(net, [1])
+            opt, alphas, lrs = opt.select([net.flat], [1]), alphas[1:], lrs[1:]
         x, y = torch.randn(16, 4, generator=g), torch.randn(16, 2, generator=g)
         S.per_model_mse(net(x, torch.tensor(alphas)), y).sum().backward()
-        opt.step(torch.tensor(lrs))
+        opt.lr = torch.tensor(lrs)
+        opt.step()
+        opt.zero_grad()
         ref.zero_grad()
         S.per_model_mse(alone(x, torch.tensor([0.4])), y).sum().backward()
         ref.step()
@@ -127,11 +130,12 @@ def test_a_stacked_model_trains_as_it_would_alone_under_torch_adam():
 
 def test_masked_dense_hidden_units_stay_exactly_zero():
     net = _tiny([True])
-    opt = S.StackedAdam(net)
+    opt = StackedAdamW([net.flat], lr=torch.tensor([1e-2]), weight_decay=0.0)
     g = torch.Generator().manual_seed(5)
     for _ in range(5):
         x, y = torch.randn(16, 4, generator=g), torch.randn(16, 2, generator=g)
         S.per_model_mse(net(x, torch.ones(1)), y).sum().backward()
-        opt.step(torch.tensor([1e-2]))
+        opt.step()
+        opt.zero_grad()
     w = net.weights()
     assert w["M1"][0, :, 8:].abs().max() == 0 and w["M2"][0, :, :, 8:].abs().max() == 0

@@ -24,7 +24,9 @@ from .mlp_lm import cross_entropy_per_model
 class StackedAdamW:
     """AdamW on stacked parameters (first axis = model); lr and weight_decay are floats or
     (K,) tensors, one value per model. Decoupled weight decay: p <- p (1 - lr wd), then the
-    bias-corrected Adam step."""
+    bias-corrected Adam step. With weight_decay 0.0 it is torch.optim.Adam's update. The lr
+    attribute may be reassigned between steps (a schedule), and `step(scale)` multiplies it
+    for one step."""
 
     def __init__(self, params: Iterable[nn.Parameter], lr: float | torch.Tensor = 1e-3,
                  betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
@@ -49,19 +51,37 @@ class StackedAdamW:
             p.grad = None
 
     @torch.no_grad()
-    def step(self) -> None:
+    def step(self, scale: float = 1.0) -> None:
         self.t += 1
         c1 = 1 - self.beta1 ** self.t
         c2 = 1 - self.beta2 ** self.t
+        decay = not (isinstance(self.weight_decay, float) and self.weight_decay == 0.0)
         for p, m, v in zip(self.params, self.m, self.v):
             if p.grad is None:
                 continue
             lr = self._per_model(self.lr, p)
-            p.mul_(1 - lr * self._per_model(self.weight_decay, p))
+            if scale != 1.0:
+                lr = lr * scale
+            if decay:  # (p * 1.0 is p: skipping it changes no bit)
+                p.mul_(1 - lr * self._per_model(self.weight_decay, p))
             m.mul_(self.beta1).add_(p.grad, alpha=1 - self.beta1)
             v.mul_(self.beta2).addcmul_(p.grad, p.grad, value=1 - self.beta2)
             denom = (v / c2).sqrt_().add_(self.eps)
             p.sub_(lr / c1 * m / denom)
+
+    def select(self, params: Iterable[nn.Parameter], idx: list[int]) -> StackedAdamW:
+        """The optimizer of models `idx` taken out of the stack: over `params` (their
+        parameters, in the same order), with those models' moments, step count and
+        hyper-parameters, so they go on exactly as they would have in the stack."""
+        def rows(x: float | torch.Tensor) -> float | torch.Tensor:
+            return x[idx].clone() if isinstance(x, torch.Tensor) and x.ndim else x
+
+        out = StackedAdamW(params, lr=rows(self.lr), betas=(self.beta1, self.beta2),
+                           eps=self.eps, weight_decay=rows(self.weight_decay))
+        out.t = self.t
+        out.m = [m[idx].clone() for m in self.m]
+        out.v = [v[idx].clone() for v in self.v]
+        return out
 
 
 def epoch_schedule(n_unique: int, steps: int, batch: int, generator: torch.Generator, *,

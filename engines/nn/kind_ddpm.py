@@ -36,6 +36,8 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
+from ..lm.stacked_train import StackedAdamW
+
 N_SLOTS = 5  # class one-hot slots: source classes 0-4, target classes 5-9 reuse them
 SOURCE, TARGET = (0, 1, 2, 3, 4), (5, 6, 7, 8, 9)
 N_TIME = 16
@@ -252,33 +254,12 @@ class Stack:
         return h
 
 
-class StackAdam:
-    """Adam (Kingma & Ba; torch.optim.Adam's update, no weight decay) with a learning rate
-    per member and part: lr[part] is an (M,) tensor, scaled by a global factor."""
-
-    def __init__(self, stack: Stack, betas: tuple[float, float] = (0.9, 0.999),
-                 eps: float = 1e-8) -> None:
-        self.params = stack.parameters()
-        self.lr = stack.lr
-        self.beta1, self.beta2 = betas
-        self.eps = eps
-        self.t = 0
-        self.m = [torch.zeros_like(p) for _, p in self.params]
-        self.v = [torch.zeros_like(p) for _, p in self.params]
-
-    @torch.no_grad()
-    def step(self, factor: float = 1.0) -> None:
-        self.t += 1
-        c1 = 1 - self.beta1 ** self.t
-        c2 = 1 - self.beta2 ** self.t
-        for (key, p), m, v in zip(self.params, self.m, self.v):
-            if p.grad is None:
-                continue
-            lr = (self.lr[key] * factor).reshape(-1, *[1] * (p.ndim - 1))
-            m.mul_(self.beta1).add_(p.grad, alpha=1 - self.beta1)
-            v.mul_(self.beta2).addcmul_(p.grad, p.grad, value=1 - self.beta2)
-            p.sub_(lr / c1 * m / ((v / c2).sqrt_().add_(self.eps)))
-            p.grad = None
+def optimizers(stack: Stack) -> list[StackedAdamW]:
+    """Adam (torch.optim.Adam's update, no weight decay) with a learning rate per member and
+    part: one StackedAdamW per part, whose lr is that part's (M,) tensor."""
+    params = stack.parameters()
+    return [StackedAdamW([p for k, p in params if k == key], lr=lr, weight_decay=0.0)
+            for key, lr in stack.lr.items()]
 
 
 def train(stack: Stack, X: torch.Tensor, slot: torch.Tensor, steps: int,
@@ -288,7 +269,7 @@ def train(stack: Stack, X: torch.Tensor, slot: torch.Tensor, steps: int,
     given."""
     cfg = stack.cfg
     ab = cosine_alpha_bar(cfg.T)
-    opt = StackAdam(stack)
+    opts = optimizers(stack)
     n = X.shape[0]
     for step in range(steps + 1):
         if evaluate is not None and (step % every == 0 or step == steps):
@@ -303,7 +284,9 @@ def train(stack: Stack, X: torch.Tensor, slot: torch.Tensor, steps: int,
         pred = stack.forward(model_input(xt, t, slot[idx], cfg.T), slot[idx])
         loss = ((pred - eps) ** 2).mean(dim=(1, 2)).sum()
         loss.backward()
-        opt.step(0.5 * (1 + math.cos(math.pi * step / steps)))
+        for opt in opts:
+            opt.step(0.5 * (1 + math.cos(math.pi * step / steps)))
+            opt.zero_grad()
 
 
 def eval_set(X: torch.Tensor, slot: torch.Tensor, cfg: Config, g: torch.Generator

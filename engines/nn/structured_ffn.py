@@ -204,38 +204,6 @@ class StackedFFN(torch.nn.Module):
         return torch.baddbmm(w["b_out"], h, w["W_out"].transpose(1, 2))
 
 
-class StackedAdam:
-    """Adam (Kingma & Ba 2015, torch.optim.Adam's update, no weight decay) on a stack's
-    (K, P) parameter with one learning rate per model (a (K,) tensor set before each step).
-    Every operation is element-wise, so model k follows the trajectory it would alone."""
-
-    def __init__(self, model: StackedFFN, betas: tuple[float, float] = (0.9, 0.999),
-                 eps: float = 1e-8) -> None:
-        self.model = model
-        self.beta1, self.beta2 = betas
-        self.eps = eps
-        self.t = 0
-        self.m = torch.zeros_like(model.flat)
-        self.v = torch.zeros_like(model.flat)
-
-    @torch.no_grad()
-    def step(self, lr: torch.Tensor) -> None:
-        g = self.model.flat.grad
-        self.t += 1
-        self.m.mul_(self.beta1).add_(g, alpha=1 - self.beta1)
-        self.v.mul_(self.beta2).addcmul_(g, g, value=1 - self.beta2)
-        denom = (self.v / (1 - self.beta2 ** self.t)).sqrt_().add_(self.eps)
-        step = (lr / (1 - self.beta1 ** self.t))[:, None].to(g.dtype)
-        self.model.flat.sub_(step * self.m / denom)
-        self.model.flat.grad = None
-
-    def select(self, idx: list[int]) -> StackedAdam:
-        """The optimiser of `select(self.model, idx)`, with those models' moments."""
-        out = StackedAdam(select(self.model, idx), (self.beta1, self.beta2), self.eps)
-        out.t, out.m, out.v = self.t, self.m[idx].clone(), self.v[idx].clone()
-        return out
-
-
 def per_model_mse(pred: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     """(K, B, d_out) predictions vs (B, d_out) targets -> (K,) mean squared errors."""
     return ((pred - y) ** 2).mean(dim=(1, 2))
