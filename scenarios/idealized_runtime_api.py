@@ -365,6 +365,7 @@ SCENARIO = Scenario(
     key_metric="runtime_ms",
     total_steps=lambda p: _n_rows(p) - 1,
     uses_torch=True,
+    threads=2,  # 0.99, 1.06, 1.13x on 2 idle cores vs 1 (bench_threads, quick, 3 runs)
     notes=__doc__ or "",
     paper_reports="Raw API runtimes mix model cost with provider hardware/software and "
                   "contention; the idealized runtime (uniform hardware, no contention) is "

@@ -174,6 +174,7 @@ SCENARIO = Scenario(
     presets={"quick": {"T": 1500}},
     watch=tuple(f"err_{v}" for v in VARIANTS),
     key_metric="err_asym_imb",
+    threads=2,  # numpy BLAS: 1.13-1.21x on 2 idle cores (bench_threads, quick, 2 runs)
     total_steps=lambda p: p.T,
     notes=__doc__ or "",
     paper_reports="sym k>r: error >= Omega(1/T^2) (polynomial); sym k=r and asym k>r: "

@@ -315,6 +315,7 @@ SCENARIO = Scenario(
     presets={"quick": {"M": 500, "trials": 3}},
     watch=("risk_opt", "c_risk_opt"),
     key_metric="risk_opt",
+    threads=2,  # numpy BLAS: 1.15-1.22x on 2 idle cores (bench_threads, quick, 2 runs)
     # steps count from 0: the last one is the number of metric rows minus one
     total_steps=lambda p: len(_n_grid(p.N_max)) + len(_sample_grid(p.n)) + p.n_ridges - 1,
     notes=__doc__ or "",

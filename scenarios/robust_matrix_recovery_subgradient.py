@@ -243,6 +243,7 @@ SCENARIO = Scenario(
     presets={"quick": {"T": 900}},
     watch=tuple(f"err_{n}" for n in RUNS if n != "l2gd"),
     key_metric="err_over_a",
+    threads=2,  # numpy BLAS: 1.24-1.29x on 2 idle cores (bench_threads, quick, 2 runs)
     total_steps=lambda p: p.T,
     notes=__doc__ or "",
     paper_reports="Abstract: SubGM with small init is agnostic to over-parameterization "

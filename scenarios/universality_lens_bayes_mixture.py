@@ -352,6 +352,7 @@ SCENARIO = Scenario(
     presets={"quick": {"M": 5000, "reps": 40}},
     watch=("narrow_mix_simple",),
     key_metric="narrow_mix_simple",
+    threads=2,  # numpy BLAS: 1.16-1.22x on 2 idle cores (bench_threads, quick, 2 runs)
     total_steps=lambda p: 2 * len(n_grid(p)) - 1,
     notes=__doc__ or "",
     paper_reports="Theory (no experiments): for a Bayes mixture with an (almost) uniform prior, "
