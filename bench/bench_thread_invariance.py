@@ -83,12 +83,16 @@ def main() -> int:
           f"{'not equal':>9} {'max abs':>9} {'max rel':>9}", flush=True)
     worst_rel, flips = 0.0, 0
     with tempfile.TemporaryDirectory() as tmp:
-        runs = Path(tmp)
+        # one runs folder per thread count: a scenario that caches an artifact in the runs
+        # folder (a pre-trained backbone) must build it at that thread count too
+        runs = {n: Path(tmp, f"threads-{n}") for n in (1, 2)}
+        for d in runs.values():
+            d.mkdir()
         for sid in ids:
             n_vals = n_diff = n_flip = 0
             mx_abs = mx_rel = 0.0
             for seed in seeds:
-                recs = {n: run(sid, args.preset, seed, n, runs) for n in (1, 2)}
+                recs = {n: run(sid, args.preset, seed, n, runs[n]) for n in (1, 2)}
                 verdicts = {n: read_record(p).verdict for n, p in recs.items()}
                 passed = {n: (v.passed if v else None) for n, v in verdicts.items()}
                 n_flip += passed[1] != passed[2]

@@ -140,9 +140,10 @@ def main() -> int:
             print(f"  over 1.1: {r[0]} {r[1]} {r[5]:.2f}: {why}")
     if args.check_all:
         cmd = [PARAMLAB, "check", "--all", "--preset", "quick", "--seeds", str(args.seed)]
-        with busy_neighbour(True):
-            t_policy = wall(cmd, env)
-            t_hand = wall(cmd, clean_env(threads_by_hand=1))
+        # each in a fresh runs folder: neither may reuse the other's cached pre-training
+        with busy_neighbour(True), tempfile.TemporaryDirectory() as tmp:
+            t_policy = wall(cmd + ["--runs-dir", f"{tmp}/policy"], env)
+            t_hand = wall(cmd + ["--runs-dir", f"{tmp}/hand"], clean_env(threads_by_hand=1))
         print(f"check --all --preset quick, busy neighbour: policy {t_policy:.1f} s, "
               f"thread variables = 1 by hand {t_hand:.1f} s, ratio {t_policy / t_hand:.2f} "
               f"(target <= 1.2)")

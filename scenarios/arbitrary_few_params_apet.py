@@ -385,7 +385,6 @@ SCENARIO = Scenario(
     key_metric="k90_ratio",
     total_steps=total_steps,
     uses_torch=True,
-    threads=2,  # 1.18-1.29x faster on 2 idle cores than on 1 (bench_threads, quick, 2 runs)
     notes=__doc__ or "",
     paper_reports="On T5/BERT-family PLMs across many tasks, randomly placed trainable "
                   "parameters (APET) match designed PET methods as the model grows, the "
