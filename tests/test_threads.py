@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from paramlab.console.core import threads
@@ -80,6 +82,7 @@ def test_a_run_records_its_threads_and_gives_the_same_verdict_at_1_and_2_threads
         assert h.wait(120) and h.status == "done", h.error
         header = read_record(h.path).header
         assert header["threads"]["threads"] == n and header["threads"]["why"] == "--threads"
+        assert header["threads"]["mkl_cbwr"] == os.environ.get(threads.CNR_ENV)
         out[n] = (h.verdict.to_dict(), {k: h.history.last(k) for k in h.history.names()})
     assert out[1][0]["passed"] == out[2][0]["passed"]
     # bitwise here (it declares 2 threads; bench_thread_invariance: every value equal)
@@ -104,3 +107,35 @@ def test_bad_thread_counts_are_refused_before_anything_runs(runs, capsys):
         assert main(["run", "matrix-sensing-overparam", "--threads", bad]) == 2
         assert "--threads: expected an integer >= 1" in capsys.readouterr().err
     assert not runs.exists()
+
+
+_GEMMS = """
+import os, sys
+import paramlab.console.core.threads  # sets MKL's reproducibility mode before MKL's first call
+import torch
+shapes = [(128, 2048, 10), (10, 2048, 128), (64, 4096, 64), (256, 256, 256), (2000, 100, 50)]
+out = {}
+for n in (1, 2):
+    torch.set_num_threads(n)
+    g = torch.Generator().manual_seed(0)
+    out[n] = [torch.randn(m, k, generator=g) @ torch.randn(k, p, generator=g)
+              for m, k, p in shapes]
+print(os.environ.get("MKL_CBWR"), all(torch.equal(a, b) for a, b in zip(out[1], out[2])))
+"""
+
+
+def test_matrix_products_are_the_same_at_1_and_2_threads():
+    # Without MKL's strict reproducibility mode, (128 x 2048) @ (2048 x 10) differs at 1 vs
+    # 2 threads on the box this was written on (MKL picks its blocking by thread count).
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k != threads.CNR_ENV}
+    out = subprocess.run([sys.executable, "-c", _GEMMS], env=env, capture_output=True,
+                         text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.split() == [threads.CNR_MODE, "True"]
+    env[threads.CNR_ENV] = "AUTO"  # the user's own setting wins
+    out = subprocess.run([sys.executable, "-c", _GEMMS], env=env, capture_output=True,
+                         text=True, timeout=120)
+    assert out.stdout.split()[0] == "AUTO", out.stderr[-2000:]

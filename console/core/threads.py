@@ -16,6 +16,15 @@ one thread unless
 
 `apply_thread_policy` sets the limits for this process (threadpoolctl for BLAS/OpenMP,
 `torch.set_num_threads` when torch is loaded) and returns what it did, for the record.
+
+The thread count must not change a run's numbers. Most of torch's CPU kernels split work
+over threads without changing the order of any sum, but MKL's matrix products (torch's
+CPU GEMM) pick their blocking by thread count: pcb-merging's values moved up to 67 % at
+2 threads. MKL's strict conditional numerical reproducibility (`MKL_CBWR=AVX2,STRICT`)
+makes them the same at any thread count, and the same on any CPU with AVX2, at no cost in
+speed measured on the quick presets (strict / default 0.94-1.04 at one thread). MKL reads
+the variable at its first call, so it is set here, when paramlab's run path is imported,
+unless the user set it. numpy's OpenBLAS does not read it.
 """
 
 from __future__ import annotations
@@ -29,6 +38,7 @@ THREAD_ENV = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
 USER_ENV = "PARAMLAB_USER_THREADS"
 LOADAVG = "/proc/loadavg"  # "1.78 1.09 0.82 3/102 32526": the 4th field is runnable/all
 EXPORTED_ENV = "PARAMLAB_EXPORTED_THREADS"
+CNR_ENV, CNR_MODE = "MKL_CBWR", "AVX2,STRICT"  # MKL's reproducibility mode (see above)
 
 
 def _user_setting(env: dict[str, str]) -> tuple[int, str] | None:
@@ -50,6 +60,7 @@ def _user_setting(env: dict[str, str]) -> tuple[int, str] | None:
 _USER = _user_setting(dict(os.environ))
 if _USER is not None:
     os.environ.setdefault(USER_ENV, f"{_USER[1]}={_USER[0]}")
+os.environ.setdefault(CNR_ENV, CNR_MODE)  # before MKL's first call (torch loads it)
 
 
 def runnable_now(samples: int = 5, gap: float = 0.002) -> int | None:
@@ -117,7 +128,7 @@ def apply_thread_policy(requested: int | None, scenario: Any = None) -> dict[str
     from threadpoolctl import threadpool_info, threadpool_limits
 
     threadpool_limits(limits=n)
-    info: dict[str, Any] = {"threads": n, "why": why}
+    info: dict[str, Any] = {"threads": n, "why": why, "mkl_cbwr": os.environ.get(CNR_ENV)}
     pools = {}
     for pool in threadpool_info():
         pools[pool.get("internal_api", "?")] = pool.get("num_threads")
