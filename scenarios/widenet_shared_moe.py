@@ -20,7 +20,7 @@ variant is a `StackedEncoder`: `inits` independent inits as one batched program 
 mean accuracy is measured; 1 in both presets: at this width the program is compute-bound,
 K inits cost K times one). The MoE runs every expert and mixes with the top-2 weights (the
 same function as routing; tested against `SharedEncoder`/`MoE`). Presets: default 8 keys
-(64 pairs), batch 256, 500 steps; quick 4 keys (16 pairs), batch 128, 220 steps: worlds
+(64 pairs), batch 256, 500 steps; quick 4 keys (16 pairs), batch 128, 300 steps: worlds
 where every variant stores its whole table on (nearly) every seed, so the verdict reads
 the converged models (see the worlds below for why).
 
@@ -96,7 +96,13 @@ per seed with two runs sharing the 2 cores):
      LEARNS FASTER (more weights per token at the same compute), but not on every seed.
   QA keys 6, quick otherwise: 3/8 PASS; QC QA at lr 5e-3: 2/8; QD keys 4 (16 pairs),
      batch 128, 220 steps (6-7 s), seeds 0-19: 0/20 PASS, all three at 1.000 on 16/20
-     (vit .688-.938 on 3 seeds, widenet .938 on 1). SHIPPED as quick.
+     (vit .688-.938 on 3 seeds, widenet .938 on 1). Shipped as quick until the 2026-12-05
+     (9) session, when MKL's strict reproducibility mode (console/core/threads.py) changed
+     the float rounding of every matrix product: QD then gave 2/20 PASS (albert .938 and
+     .875 on seeds 6 and 17, not yet converged), an UNSTABLE verdict. QE QD at 260 steps:
+     1/20 PASS (seed 6, albert stalls at .906); QF QD at 300 steps (7-8 s beside a second
+     worker): 1/20 PASS (seed 0, albert .938). SHIPPED as quick: the more converged of
+     the two, as the presets are meant to read converged models.
   D1 keys 10, batch 256, 400 steps, seeds 0-7: 0/8 PASS, albert .990 on seed 4 (widenet -
      albert = 0.0100, a float hair from the threshold). D2 D1 at 500 steps, seeds 0-19:
      1/20 PASS (albert .990 and .970 on seeds 3 and 16: it reaches .99 and then stalls or
@@ -105,11 +111,12 @@ per seed with two runs sharing the 2 cores):
   D3 keys 8 (64 pairs), batch 256, 500 steps, lr 1e-2 (22-27 s), seeds 0-19: vit, albert
      and widenet all 1.000 on 20/20: widenet - albert = 0, widenet - vit = 0, FAIL 20/20.
      SHIPPED as default.
-  Bench of the shipped presets (bench_results, 1 thread, 1 worker, seeds 0-19): quick
-     FAIL 0/20 PASS (7.4 s per seed): widenet - albert -0.0625..0 (median 0), widenet -
-     vit >= -0.01 on 19/20, params ratio 0.629, least-used expert share .002-.18 (>= .05
-     on 17/20); default FAIL 0/20 PASS (21 s per seed): widenet - albert = widenet - vit
-     = 0 on 20/20, params ratio 0.632, least-used expert share .14-.21. Stable FAIL on both.
+  Bench of the shipped presets (bench_results, 1 thread, 2 workers, seeds 0-19, strict
+     MKL mode): quick FAIL 1/20 PASS (7.6 s per seed): widenet - albert 0..0.0625 (median
+     0; 0.0625 on seed 0 only), widenet - vit = 0 on 20/20, params ratio 0.629, least-used
+     expert share .02-.17 (>= .05 on 18/20); default FAIL 0/20 PASS (19 s per seed):
+     widenet - albert = widenet - vit = 0 on 20/20, params ratio 0.632, least-used expert
+     share .12-.20. Stable FAIL on both (quick at 19/20, the standard's edge).
 Reading: in this toy, one shared d = 16 block stores 400 key pairs (C1), so the capacity
 the experts add is not the bottleneck in any world that trains to convergence within the
 budget; a table large enough to exceed albert's capacity (the spec's d = 32 numbers: 1024
@@ -338,7 +345,7 @@ SCENARIO = Scenario(
         Panel("WideNet expert usage per layer", kind="bars",
               table="widenet expert usage (top-1 share of test tokens)"),
     ),
-    presets={"quick": {"keys": 4, "steps": 220, "batch": 128, "evals": 4}},
+    presets={"quick": {"keys": 4, "steps": 300, "batch": 128, "evals": 4}},
     watch=("loss_vit", "loss_widenet"),
     key_metric="acc_widenet",
     total_steps=total_steps,
