@@ -192,3 +192,66 @@ def test_pretrain_is_repeatable_from_its_recipe():
     assert np.array_equal(q, a["blocks.0.attn.q.weight"])
     pre, held = B.corpus_split(recipe)
     assert len(pre) + len(held) == 1797 and not set(pre) & set(held)
+
+
+# --------------------------------------------------------------------------- threads
+
+
+def test_batched_prefix_attention_matches_the_numpy_reference_per_batch_and_head():
+    g = torch.Generator().manual_seed(3)
+    q, k, v = (torch.randn(5, 3, 7, 4, generator=g, dtype=torch.float64) for _ in range(3))
+    pk, pv = (torch.randn(3, 2, 4, generator=g, dtype=torch.float64) for _ in range(2))
+    got = M.prefix_attention(q, k, v, pk, pv)
+    assert got.shape == (5, 3, 7, 4)
+    for b in range(5):
+        for h in range(3):
+            np.testing.assert_allclose(
+                got[b, h].numpy(),
+                _numpy_prefix_attention(q[b, h], k[b, h], v[b, h], pk[h], pv[h]), atol=1e-12)
+    with pytest.raises(ValueError, match="prefix dims"):
+        M.prefix_attention(q, k, v, pk[:2], pv[:2])
+
+
+def test_split_layernorm_is_nn_layernorm():
+    ln, ref = B.LayerNorm(16), nn.LayerNorm(16)
+    with torch.no_grad():
+        for p in (*ln.parameters(), *ref.parameters()):
+            p.copy_(torch.linspace(-1, 1, 16))
+    x = torch.randn(4, 5, 16, generator=torch.Generator().manual_seed(0))
+    assert torch.allclose(ln(x), ref(x), atol=1e-6)
+    assert ln.state_dict().keys() == ref.state_dict().keys()
+
+
+_GRADS = """
+import paramlab.console.core.threads  # MKL's strict mode before its first call
+import torch
+import torch.nn.functional as F
+from paramlab.engines.peft import backbones as B, methods as Me
+cfg = B.BackboneConfig(d=32, layers=2, heads=4, ffn=64, patch=2, n_classes=5)
+base = B.init_(B.PatchTransformer(cfg), torch.Generator().manual_seed(0))
+g = torch.Generator().manual_seed(1)
+X, y = torch.rand(128, 64, generator=g), torch.randint(0, 3, (128,), generator=g)
+same = []
+for method in ("full", "mam"):
+    model = Me.attach(base, method, Me.PEFTConfig(), 3, seed=2)
+    grads = {}
+    for n in (1, 2):
+        torch.set_num_threads(n)
+        model.zero_grad(set_to_none=True)
+        F.cross_entropy(model(X), y).backward()
+        grads[n] = [p.grad.clone() for p in model.parameters() if p.grad is not None]
+    same.append(all(torch.equal(a, b) for a, b in zip(grads[1], grads[2])))
+print(same)
+"""
+
+
+def test_backbone_gradients_are_the_same_at_1_and_2_threads():
+    # With nn.LayerNorm's fused backward and the prefix expanded over the batch, the
+    # LayerNorm weights' and the prefix's gradients differed at 1 vs 2 threads.
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-c", _GRADS], capture_output=True, text=True,
+                         timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.split() == ["[True,", "True]"]
