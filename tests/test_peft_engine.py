@@ -208,8 +208,6 @@ def test_batched_prefix_attention_matches_the_numpy_reference_per_batch_and_head
             np.testing.assert_allclose(
                 got[b, h].numpy(),
                 _numpy_prefix_attention(q[b, h], k[b, h], v[b, h], pk[h], pv[h]), atol=1e-12)
-    with pytest.raises(ValueError, match="prefix dims"):
-        M.prefix_attention(q, k, v, pk[:2], pv[:2])
 
 
 def test_split_layernorm_is_nn_layernorm():
@@ -246,8 +244,8 @@ print(same)
 
 
 def test_backbone_gradients_are_the_same_at_1_and_2_threads():
-    # With nn.LayerNorm's fused backward and the prefix expanded over the batch, the
-    # LayerNorm weights' and the prefix's gradients differed at 1 vs 2 threads.
+    # With nn.LayerNorm's fused backward and torch.softmax over 16 tokens + 5 prefix
+    # vectors, the LayerNorm weights' and the prefix's gradients differed at 1 vs 2 threads.
     import subprocess
     import sys
 

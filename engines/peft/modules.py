@@ -191,43 +191,25 @@ def attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor
     return torch.softmax(q @ k.transpose(-2, -1), dim=-1) @ v
 
 
-def _fold(t: torch.Tensor, shared: int) -> torch.Tensor:
-    """(*E, *S, n, c) -> (*S, E n, c), with S the `shared` dims before the last two: the
-    rows of every E (the batch) side by side, so a product with a (*S, ., .) prefix is
-    one batched matmul over S."""
-    e = t.ndim - 2 - shared
-    if e == 0:
-        return t
-    moved = t.movedim(tuple(range(e)), tuple(range(shared, shared + e)))
-    return moved.reshape(*t.shape[e:-2], -1, t.shape[-1])
-
-
-def _unfold(t: torch.Tensor, like: torch.Tensor, shared: int) -> torch.Tensor:
-    """The inverse of `_fold` for a result of `like`'s shape up to its last dim."""
-    e = like.ndim - 2 - shared
-    if e == 0:
-        return t
-    t = t.reshape(*like.shape[e:-2], *like.shape[:e], like.shape[-2], t.shape[-1])
-    return t.movedim(tuple(range(shared, shared + e)), tuple(range(e)))
-
-
 def prefix_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
                      pk: torch.Tensor, pv: torch.Tensor) -> torch.Tensor:
     """Attention over the keys [P_k; K] and values [P_v; V] (prefix tuning, directly).
-    q, k, v: (..., n, dh); pk, pv: (S..., l, dh), shared by q's leading dims before S (the
-    batch). The prefix's scores and mix are computed as matmuls with the batch folded into
-    the rows, not by expanding P over the batch: the gradient of an expanded tensor is a
-    sum over the batch whose rounding depends on the thread count, a matmul's is the same
-    at any thread count (console/core/threads.py)."""
-    shared = pk.ndim - 2
-    if q.shape[q.ndim - 2 - shared:-2] != pk.shape[:-2]:
-        raise ValueError(f"prefix_attention: prefix dims {tuple(pk.shape[:-2])} must match "
-                         f"q's {tuple(q.shape[q.ndim - 2 - shared:-2])}")
-    length = pk.shape[-2]
-    scores_p = _unfold(_fold(q, shared) @ pk.transpose(-2, -1), q, shared)
-    a = torch.softmax(torch.cat([scores_p, q @ k.transpose(-2, -1)], -1), dim=-1)
-    mix_p = _unfold(_fold(a[..., :length], shared) @ pv, q, shared)
-    return mix_p + a[..., length:] @ v
+    q, k, v: (..., n, dh); pk, pv: (..., l, dh), broadcast over the leading dims. The
+    softmax is written out (`_softmax`) so that gradients are the same at any thread
+    count."""
+    lead = k.shape[:-2]
+    pk = pk.expand(*lead, *pk.shape[-2:])
+    pv = pv.expand(*lead, *pv.shape[-2:])
+    keys, values = torch.cat([pk, k], -2), torch.cat([pv, v], -2)
+    return _softmax(q @ keys.transpose(-2, -1)) @ values
+
+
+def _softmax(s: torch.Tensor) -> torch.Tensor:
+    """softmax over the last dim from exp and sum: ATen's fused softmax backward gives
+    thread-count-dependent rounding when that dim is not a multiple of the vector width
+    (16 tokens + 5 prefix vectors = 21)."""
+    e = (s - s.amax(-1, keepdim=True).detach()).exp()
+    return e / e.sum(-1, keepdim=True)
 
 
 def prefix_gate(q: torch.Tensor, k: torch.Tensor, pk: torch.Tensor) -> torch.Tensor:
