@@ -403,5 +403,6 @@ SCENARIO = Scenario(
                  "smaller with scale (not reported as a number)", "ratio",
                  "per the spec", SPREAD),
     ),
+    threads=2,  # 1.20x on 2 idle cores; values bitwise at 1 vs 2 threads (strict MKL)
     status="does not reproduce",
 )
